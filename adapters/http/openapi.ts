@@ -1,0 +1,113 @@
+import { ERROR_CODES } from '../../src/core/errors.js';
+import { VERSION } from '../../src/version.js';
+import { chatBodySchema } from './chat-route.js';
+
+const problem = {
+  type: 'object',
+  required: ['type', 'title', 'status', 'code', 'detail'],
+  properties: {
+    type: { type: 'string' },
+    title: { type: 'string' },
+    status: { type: 'integer' },
+    code: { type: 'string', enum: Object.keys(ERROR_CODES) },
+    detail: { type: 'string' },
+  },
+};
+
+const rateLimitHeaders = {
+  'RateLimit-Policy': {
+    schema: { type: 'string' },
+    description: 'IETF httpapi draft: "default";q=<points>;w=<seconds>',
+  },
+  RateLimit: {
+    schema: { type: 'string' },
+    description: 'IETF httpapi draft: "default";r=<remaining>;t=<seconds to reset>',
+  },
+  'X-RateLimit-Limit': { schema: { type: 'integer' } },
+  'X-RateLimit-Remaining': { schema: { type: 'integer' } },
+  'X-RateLimit-Reset': { schema: { type: 'integer' }, description: 'Seconds until the window resets' },
+};
+
+function errorResponse(description: string, extraHeaders: Record<string, unknown> = {}) {
+  return {
+    description,
+    headers: { ...rateLimitHeaders, ...extraHeaders },
+    content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
+  };
+}
+
+/** The OpenAPI 3.1 document of the public HTTP API, served at `GET /v1/openapi.json`. */
+export function openApiDocument(maxChars: number) {
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'real-estate-ai HTTP chat API',
+      version: VERSION,
+      description:
+        'Talk to the real-estate assistant over HTTP. Errors are RFC 9457 problem documents with a stable code.',
+    },
+    components: {
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer' },
+        apiKeyHeader: { type: 'apiKey', in: 'header', name: 'X-API-Key' },
+      },
+      schemas: {
+        ChatRequest: chatBodySchema(maxChars),
+        ChatReply: {
+          type: 'object',
+          required: ['reply', 'conversation_id', 'trace_id', 'cached'],
+          properties: {
+            reply: { type: 'string' },
+            conversation_id: { type: 'string' },
+            trace_id: { type: 'string', format: 'uuid' },
+            cached: { type: 'boolean' },
+          },
+        },
+        Problem: problem,
+      },
+    },
+    security: [{ bearer: [] }, { apiKeyHeader: [] }],
+    paths: {
+      '/v1/chat': {
+        post: {
+          summary: 'Send a message to the assistant',
+          parameters: [
+            {
+              name: 'Idempotency-Key',
+              in: 'header',
+              required: false,
+              schema: { type: 'string', maxLength: 255 },
+              description:
+                'A retried request with the same key and body gets the first answer, not a second run',
+            },
+          ],
+          requestBody: {
+            required: true,
+            content: { 'application/json': { schema: { $ref: '#/components/schemas/ChatRequest' } } },
+          },
+          responses: {
+            '200': {
+              description:
+                'The answer (JSON), or with `Accept: text/event-stream` server-sent events: `token` frames, then `done` with the same body, or `error` with a problem',
+              headers: rateLimitHeaders,
+              content: {
+                'application/json': { schema: { $ref: '#/components/schemas/ChatReply' } },
+                'text/event-stream': { schema: { type: 'string' } },
+              },
+            },
+            '400': errorResponse('Malformed JSON, schema violation, bad header or an API key in the URL'),
+            '401': errorResponse('Missing or unknown API key'),
+            '408': errorResponse('The body did not arrive in time'),
+            '409': errorResponse('A request with this Idempotency-Key is still in progress'),
+            '413': errorResponse('Body too large'),
+            '415': errorResponse('Content type is not application/json'),
+            '422': errorResponse('The Idempotency-Key was used with a different request'),
+            '429': errorResponse('Rate limited', { 'Retry-After': { schema: { type: 'integer' } } }),
+            '503': errorResponse('No language model configured, overloaded or shutting down'),
+            '504': errorResponse('The assistant did not answer in time'),
+          },
+        },
+      },
+    },
+  };
+}

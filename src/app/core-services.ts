@@ -1,0 +1,114 @@
+import { Cache } from '../cache/cache.js';
+import type { Config } from '../config/config.js';
+import type { Agent } from '../core/message.js';
+import { MessagePipeline } from '../core/pipeline.js';
+import { UnconfiguredAgent } from '../core/unconfigured-agent.js';
+import { IdempotencyStore } from '../dedup/idempotency-store.js';
+import type { Reply } from '../core/message.js';
+import { createLogger, type Logger } from '../logging/logger.js';
+import { ServiceMetrics } from '../metrics/service-metrics.js';
+import { HealthReporter } from '../ops/health.js';
+import { RateLimiter } from '../rate-limit/rate-limiter.js';
+import { RedisConnection } from '../redis/connection.js';
+import { VERSION } from '../version.js';
+
+/** The platform-neutral services every adapter and script shares. */
+export interface CoreServices {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly connection: RedisConnection;
+  readonly metrics: ServiceMetrics;
+  readonly cache: Cache;
+  readonly rateLimiter: RateLimiter;
+  /** De-duplication of idempotent requests and platform event retries. */
+  readonly idempotency: IdempotencyStore<Reply>;
+  readonly agent: Agent;
+  readonly pipeline: MessagePipeline;
+  readonly health: HealthReporter;
+  /** Aborted when shutdown's grace period ends: in-flight agent runs stop. */
+  readonly shutdown: AbortController;
+}
+
+/** Replaceable parts (tests inject fakes here). */
+export interface CoreOverrides {
+  readonly logger?: Logger;
+  readonly agent?: Agent;
+  readonly metricsDefaults?: boolean;
+}
+
+/** Every secret value in the configuration, for the log scrubber. */
+export function secretsOf(config: Config): string[] {
+  const e = config.env;
+  return [
+    ...config.apiKeys.map((k) => k.secret),
+    e.OPENAI_API_KEY,
+    e.RAPIDAPI_KEY,
+    e.LANGSMITH_API_KEY,
+    e.SLACK_BOT_TOKEN,
+    e.SLACK_SIGNING_SECRET,
+    e.SLACK_APP_TOKEN,
+    e.DISCORD_TOKEN,
+    new URL(e.REDIS_URL).password || undefined,
+  ].filter((s): s is string => typeof s === 'string' && s.length > 0);
+}
+
+/** Builds the core from configuration: one place where its parts are wired together. */
+export function buildCore(config: Config, overrides: CoreOverrides = {}): CoreServices {
+  const env = config.env;
+  const logger = overrides.logger ?? createLogger({ level: env.LOG_LEVEL, secrets: secretsOf(config) });
+  const metrics = new ServiceMetrics({
+    windowSeconds: env.METRICS_WINDOW_SECONDS,
+    collectDefaults: overrides.metricsDefaults,
+  });
+  const connection = new RedisConnection({
+    url: env.REDIS_URL,
+    keyPrefix: env.REDIS_KEY_PREFIX,
+    commandTimeoutMs: env.REDIS_COMMAND_TIMEOUT_MS,
+    connectTimeoutMs: env.REDIS_CONNECT_TIMEOUT_MS,
+    logger,
+    onCommandError: () => metrics.recordErrorEvent('redis'),
+    onModeChange: (mode) => metrics.setRedisMode(mode),
+  });
+  const cache = new Cache({
+    connection,
+    defaultTtlSeconds: env.CACHE_TTL_SECONDS,
+    memoryMaxEntries: env.CACHE_MEMORY_MAX_ENTRIES,
+    logger,
+    onLookup: (source, hit) => metrics.recordCache(source, hit),
+  });
+  const rateLimiter = new RateLimiter({
+    connection,
+    rules: config.rateLimits,
+    memoryMaxEntries: env.MEMORY_STORE_MAX_ENTRIES,
+  });
+  const idempotency = new IdempotencyStore<Reply>({
+    connection,
+    memoryMaxEntries: env.MEMORY_STORE_MAX_ENTRIES,
+  });
+  const agent = overrides.agent ?? new UnconfiguredAgent();
+  const shutdown = new AbortController();
+  const pipeline = new MessagePipeline({
+    agent,
+    rateLimiter,
+    idempotency,
+    metrics,
+    logger,
+    agentTimeoutMs: env.AGENT_TIMEOUT_MS,
+    idempotencyTtlSeconds: env.IDEMPOTENCY_TTL_SECONDS,
+    shutdownSignal: shutdown.signal,
+  });
+  const health = new HealthReporter({ version: VERSION, connection, agent: () => agent });
+  return {
+    config,
+    logger,
+    connection,
+    metrics,
+    cache,
+    rateLimiter,
+    idempotency,
+    agent,
+    pipeline,
+    health,
+    shutdown,
+  };
+}

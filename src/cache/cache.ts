@@ -1,0 +1,199 @@
+import { createHash } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { LRUCache } from 'lru-cache';
+import type { Logger } from '../logging/logger.js';
+import type { RedisConnection } from '../redis/connection.js';
+import { assertValidPattern, globToRegExp } from './glob.js';
+
+const SOURCE = /^[a-z0-9_]{1,32}$/;
+const NAME = /^[a-z0-9_]{1,32}:[\x21-\x7e]{1,200}$/;
+
+/** Options for {@link Cache}. */
+export interface CacheOptions {
+  readonly connection: RedisConnection;
+  readonly defaultTtlSeconds: number;
+  /** Entries kept in memory while Redis is unreachable (least recently used go first). */
+  readonly memoryMaxEntries: number;
+  readonly logger: Logger;
+  readonly onLookup?: (source: string, hit: boolean) => void;
+}
+
+/** Result of clearing: how many entries went from Redis and from the memory store. */
+export interface ClearResult {
+  readonly redisDeleted: number;
+  readonly memoryDeleted: number;
+  /** False when Redis was unreachable, so only the memory store was cleared. */
+  readonly redisReachable: boolean;
+}
+
+/** The Redis key space holding cache entries: `<prefix>cache:<source>:<hash>`. */
+export function cacheNamespace(keyPrefix: string): string {
+  return `${keyPrefix}cache:`;
+}
+
+/** Stable JSON: object keys sorted, so equal inputs hash equally. */
+function stableStringify(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  if (Array.isArray(value)) return `[${value.map(stableStringify).join(',')}]`;
+  const entries = Object.entries(value as Record<string, unknown>)
+    .filter(([, v]) => v !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableStringify(v)}`).join(',')}}`;
+}
+
+/** The entry name for `parts` under `source`: `<source>:<sha256 of the parts>`. */
+export function cacheKey(source: string, parts: unknown): string {
+  if (!SOURCE.test(source)) throw new RangeError(`cache source "${source}" must match ${SOURCE}`);
+  return `${source}:${createHash('sha256').update(stableStringify(parts)).digest('hex').slice(0, 32)}`;
+}
+
+/**
+ * Deletes the keys matching `match` with SCAN and UNLINK in batches (never KEYS), keeping
+ * a bounded number of UNLINKs in flight while the scan goes on. Returns how many went.
+ */
+export async function scanUnlink(client: Redis, match: string, batch = 1000): Promise<number> {
+  let cursor = '0';
+  let deleted = 0;
+  const pending = new Set<Promise<void>>();
+  do {
+    const [next, keys] = await client.scan(cursor, 'MATCH', match, 'COUNT', batch);
+    cursor = next;
+    if (keys.length > 0) {
+      const p: Promise<void> = client.unlink(...keys).then((n) => {
+        deleted += n;
+        pending.delete(p);
+      });
+      pending.add(p);
+      if (pending.size >= 8) await Promise.race(pending);
+    }
+  } while (cursor !== '0');
+  await Promise.all(pending);
+  return deleted;
+}
+
+/**
+ * The service cache: JSON values with a TTL in Redis, or in a bounded memory store when Redis
+ * is unreachable. Read-through `wrap` computes each missing key once however many callers wait.
+ */
+export class Cache {
+  private readonly options: CacheOptions;
+  private readonly memory: LRUCache<string, string>;
+  private readonly inflight = new Map<string, Promise<unknown>>();
+  private readonly namespace: string;
+
+  constructor(options: CacheOptions) {
+    if (!(options.defaultTtlSeconds > 0)) throw new RangeError('defaultTtlSeconds must be positive');
+    this.options = options;
+    this.namespace = cacheNamespace(options.connection.keyPrefix);
+    this.memory = new LRUCache({ max: options.memoryMaxEntries, ttlAutopurge: false });
+  }
+
+  /** Reads an entry; a missing, expired or corrupt entry is a miss (a corrupt one is removed). */
+  async get<T>(name: string): Promise<T | undefined> {
+    assertName(name);
+    const key = this.namespace + name;
+    const raw = await this.options.connection.withFallback(
+      (c) => c.get(key),
+      () => this.memory.get(key) ?? null,
+    );
+    const source = name.slice(0, name.indexOf(':'));
+    if (raw === null) {
+      this.options.onLookup?.(source, false);
+      return undefined;
+    }
+    try {
+      const value = JSON.parse(raw) as T;
+      this.options.onLookup?.(source, true);
+      return value;
+    } catch {
+      this.options.logger.warn({ cache: { name } }, 'corrupt cache entry removed');
+      this.options.onLookup?.(source, false);
+      await this.delete(name);
+      return undefined;
+    }
+  }
+
+  /** Stores a JSON-serialisable value for `ttlSeconds` (the default TTL when omitted). */
+  async set(name: string, value: unknown, ttlSeconds = this.options.defaultTtlSeconds): Promise<void> {
+    assertName(name);
+    if (value === undefined) throw new TypeError('cannot cache undefined');
+    const key = this.namespace + name;
+    const raw = JSON.stringify(value);
+    const ttlMs = Math.max(1, Math.round(ttlSeconds * 1000));
+    await this.options.connection.withFallback(
+      async (c) => {
+        await c.set(key, raw, 'PX', ttlMs);
+      },
+      () => {
+        this.memory.set(key, raw, { ttl: ttlMs });
+      },
+    );
+  }
+
+  async delete(name: string): Promise<void> {
+    const key = this.namespace + name;
+    this.memory.delete(key);
+    await this.options.connection.withFallback(
+      async (c) => {
+        await c.unlink(key);
+      },
+      () => undefined,
+    );
+  }
+
+  /**
+   * Read-through: returns the cached value, or runs `loader` once for all concurrent callers
+   * of the same name and caches its result. Loader errors are passed on and never cached.
+   */
+  async wrap<T>(
+    name: string,
+    loader: () => Promise<T>,
+    ttlSeconds?: number,
+  ): Promise<{ value: T; cached: boolean }> {
+    const running = this.inflight.get(name) as Promise<{ value: T; cached: boolean }> | undefined;
+    if (running) return running;
+    const task = (async () => {
+      const hit = await this.get<T>(name);
+      if (hit !== undefined) return { value: hit, cached: true };
+      const value = await loader();
+      if (value !== undefined) await this.set(name, value, ttlSeconds);
+      return { value, cached: false };
+    })();
+    this.inflight.set(name, task);
+    try {
+      return await task;
+    } finally {
+      this.inflight.delete(name);
+    }
+  }
+
+  /**
+   * Deletes the cache entries whose names match the glob (`realty_us:*`; `*` empties the cache),
+   * in Redis and in the memory store. Never touches rate-limit or de-duplication state or keys
+   * outside this service's cache namespace.
+   */
+  async clearPattern(pattern: string): Promise<ClearResult> {
+    assertValidPattern(pattern);
+    const re = globToRegExp(pattern);
+    let memoryDeleted = 0;
+    for (const key of [...this.memory.keys()]) {
+      if (re.test(key.slice(this.namespace.length))) {
+        this.memory.delete(key);
+        memoryDeleted++;
+      }
+    }
+    let redisReachable = true;
+    const redisDeleted = await this.options.connection.withFallback(
+      (c) => scanUnlink(c, this.namespace + pattern),
+      () => {
+        redisReachable = false;
+        return 0;
+      },
+    );
+    return { redisDeleted, memoryDeleted, redisReachable };
+  }
+}
+
+function assertName(name: string): void {
+  if (!NAME.test(name)) throw new RangeError(`cache entry name "${name.slice(0, 40)}" must be <source>:<id>`);
+}

@@ -1,0 +1,138 @@
+import { z } from 'zod';
+
+/**
+ * The environment variables the service reads, with their defaults.
+ * `.env.example` and the README document every one of them; a test keeps the three in step.
+ */
+
+const int = (min: number, max: number) =>
+  z
+    .string()
+    .trim()
+    .regex(/^-?\d+$/, 'must be a whole number')
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
+
+const bool = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .pipe(z.enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'], 'must be true or false'))
+  .transform((v) => v === 'true' || v === '1' || v === 'yes' || v === 'on');
+
+const url = (protocols: string[]) =>
+  z
+    .string()
+    .trim()
+    .refine(
+      (v) => {
+        try {
+          return protocols.includes(new URL(v).protocol);
+        } catch {
+          return false;
+        }
+      },
+      `must be a ${protocols.map((p) => p.replace(':', '')).join(' or ')} URL`,
+    );
+
+const optionalString = z
+  .string()
+  .trim()
+  .transform((v) => (v === '' ? undefined : v))
+  .optional();
+
+const idList = z
+  .string()
+  .trim()
+  .transform((v) =>
+    v
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
+
+const logLevel = z.enum(
+  ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
+  'must be one of fatal, error, warn, info, debug, trace, silent',
+);
+
+/** Names of variables whose values are secrets: never echoed in errors or logs. */
+export const SECRET_VARIABLES = new Set([
+  'API_KEYS',
+  'OPENAI_API_KEY',
+  'RAPIDAPI_KEY',
+  'LANGSMITH_API_KEY',
+  'SLACK_BOT_TOKEN',
+  'SLACK_SIGNING_SECRET',
+  'SLACK_APP_TOKEN',
+  'DISCORD_TOKEN',
+  'REDIS_URL',
+]);
+
+/** Every variable with its parser and its default (as the string an operator would write). */
+export const envSchema = z.object({
+  LOG_LEVEL: logLevel.default('info'),
+  HOST: z.string().trim().min(1).default('0.0.0.0'),
+  PORT: int(0, 65535).default(3000),
+  OPS_HOST: z.string().trim().min(1).default('0.0.0.0'),
+  OPS_PORT: int(0, 65535).default(8000),
+  SHUTDOWN_TIMEOUT_MS: int(100, 600_000).default(10_000),
+
+  REDIS_URL: url(['redis:', 'rediss:']).default('redis://localhost:6379'),
+  REDIS_KEY_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'must be 1-64 letters, digits or _ . : -')
+    .default('real-estate-ai:'),
+  REDIS_COMMAND_TIMEOUT_MS: int(10, 60_000).default(1000),
+  REDIS_CONNECT_TIMEOUT_MS: int(100, 60_000).default(2000),
+  MEMORY_STORE_MAX_ENTRIES: int(100, 10_000_000).default(50_000),
+
+  API_KEYS: z.string().default(''),
+  RATE_LIMIT_POINTS: int(1, 1_000_000).default(20),
+  RATE_LIMIT_DURATION_SECONDS: int(1, 86_400).default(60),
+  RATE_LIMIT_OVERRIDES: z.string().trim().default(''),
+  RATE_LIMIT_UNAUTHENTICATED_POINTS: int(1, 1_000_000).default(30),
+
+  CACHE_TTL_SECONDS: int(1, 30 * 86_400).default(3600),
+  CACHE_MEMORY_MAX_ENTRIES: int(10, 1_000_000).default(5000),
+  IDEMPOTENCY_TTL_SECONDS: int(60, 7 * 86_400).default(86_400),
+
+  AGENT_TIMEOUT_MS: int(100, 600_000).default(60_000),
+  MESSAGE_MAX_CHARS: int(1, 100_000).default(4000),
+  HTTP_BODY_LIMIT_BYTES: int(256, 10_485_760).default(65_536),
+  HTTP_BODY_TIMEOUT_MS: int(100, 120_000).default(10_000),
+  HTTP_TRUST_PROXY: bool.default(false),
+  METRICS_WINDOW_SECONDS: int(10, 86_400).default(300),
+
+  OPENAI_API_KEY: optionalString,
+  OPENAI_BASE_URL: url(['http:', 'https:']).optional(),
+  OPENAI_MODEL: z.string().trim().min(1).default('gpt-4o-mini'),
+
+  RAPIDAPI_KEY: optionalString,
+  REALTY_API_BASE_URL: url(['http:', 'https:']).default('https://realty-us.p.rapidapi.com'),
+  REALTY_API_HOST: z.string().trim().min(1).default('realty-us.p.rapidapi.com'),
+
+  LANGSMITH_TRACING: bool.default(false),
+  LANGSMITH_API_KEY: optionalString,
+  LANGSMITH_ENDPOINT: url(['http:', 'https:']).default('https://api.smith.langchain.com'),
+  LANGSMITH_PROJECT: z.string().trim().min(1).default('real-estate-ai'),
+
+  SLACK_BOT_TOKEN: optionalString,
+  SLACK_SIGNING_SECRET: optionalString,
+  SLACK_APP_TOKEN: optionalString,
+  SLACK_API_URL: url(['http:', 'https:']).default('https://slack.com/api/'),
+  SLACK_ADMIN_USER_IDS: idList.default([]),
+
+  DISCORD_TOKEN: optionalString,
+  DISCORD_APPLICATION_ID: optionalString,
+  DISCORD_API_URL: url(['http:', 'https:']).default('https://discord.com/api'),
+  DISCORD_ADMIN_USER_IDS: idList.default([]),
+  DISCORD_ADMIN_ROLE_IDS: idList.default([]),
+
+  DATA_DIR: z.string().trim().min(1).default('./data'),
+  BACKUP_DIR: z.string().trim().min(1).default('./backups'),
+  BACKUP_KEEP: int(1, 10_000).default(14),
+});
+
+export type Env = z.output<typeof envSchema>;
+export type EnvName = keyof Env;
