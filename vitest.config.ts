@@ -4,7 +4,6 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     globalSetup: ['test/setup/global-redis.ts'],
-    setupFiles: ['test/setup/log-capture.ts'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',
