@@ -1,0 +1,30 @@
+/**
+ * `npm run bench`: runs every bench/*.bench.ts in its own process (so one benchmark's heap and
+ * timers never skew another's) and prints their reports. `npm run bench -- <name>` runs the
+ * benchmarks whose file name contains <name>. Each benchmark measures its own baseline in the
+ * same run and prints the ratio: these machines are shared, absolute figures are noise.
+ */
+import { spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const filter = process.argv[2] ?? '';
+const files = readdirSync(here)
+  .filter((f) => f.endsWith('.bench.ts') && f.includes(filter))
+  .sort();
+if (files.length === 0) {
+  console.error(`no benchmark matches "${filter}"`);
+  process.exit(2);
+}
+let failed = 0;
+for (const f of files) {
+  console.log(`\n=== ${f} ===`);
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--expose-gc', join(here, f)], { stdio: 'inherit' });
+  if (r.status !== 0) {
+    failed++;
+    console.log(`!!! ${f} exited with ${r.status ?? r.signal}`);
+  }
+}
+process.exit(failed === 0 ? 0 : 1);
