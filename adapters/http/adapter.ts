@@ -30,9 +30,18 @@ export class HttpAdapter implements PlatformAdapter {
     return (this.app.server.address() as AddressInfo | null)?.port ?? 0;
   }
 
+  /**
+   * Stops accepting, lets in-flight requests finish, and closes keep-alive connections as soon
+   * as they fall idle (Node only closes the ones idle at the moment close() is called).
+   */
   async stop(): Promise<void> {
     this.state = 'stopped';
-    await this.app.close();
+    const sweep = setInterval(() => this.app.server.closeIdleConnections(), 50);
+    try {
+      await this.app.close();
+    } finally {
+      clearInterval(sweep);
+    }
   }
 
   status(): AdapterStatus {

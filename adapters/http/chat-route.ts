@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, toAppError } from '../../src/core/errors.js';
 import type { InboundMessage, Reply } from '../../src/core/message.js';
+import type { Logger } from '../../src/logging/logger.js';
 import { problemOf, setRateLimitHeaders } from './problem.js';
 import type { HttpDeps } from './server.js';
 
@@ -125,6 +126,7 @@ export function registerChatRoutes(app: FastifyInstance, deps: HttpDeps): void {
         const answer = await deps.pipeline.handle(message, {
           idempotencyKey,
           signal: abort.signal,
+          logger: request.log as Logger,
           onRateLimit: (state) => {
             request.rateLimited = state;
             setRateLimitHeaders(reply, state, false);

@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
 import Fastify, {
-  LogController,
   type FastifyBaseLogger,
   type FastifyError,
   type FastifyInstance,
   type FastifyReply,
   type FastifyRequest,
+  LogController,
 } from 'fastify';
-import { type ApiKey, type Config } from '../../src/config/config.js';
+import type { ApiKey, Config } from '../../src/config/config.js';
 import { AppError, type ErrorCode, type RateLimitState, toAppError, typeOf } from '../../src/core/errors.js';
 import type { MessagePipeline } from '../../src/core/pipeline.js';
 import type { Logger } from '../../src/logging/logger.js';
@@ -58,7 +58,13 @@ function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket): void {
       : err.code === 'HPE_HEADER_OVERFLOW'
         ? [431, 'invalid_header', 'Request headers too large']
         : [400, 'invalid_header', 'Malformed HTTP request'];
-  const body = JSON.stringify({ type: `urn:real-estate-ai:problem:${code}`, title, status, code, detail: title });
+  const body = JSON.stringify({
+    type: `urn:real-estate-ai:problem:${code}`,
+    title,
+    status,
+    code,
+    detail: title,
+  });
   socket.end(
     `HTTP/1.1 ${status} ${title}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   );
@@ -183,7 +189,7 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
     return sendProblem(reply, err);
   });
 
-  app.setNotFoundHandler(async (request, reply) => {
+  app.setNotFoundHandler(async (request) => {
     throw new AppError('not_found', `${request.method} ${request.url.split('?')[0]} does not exist`);
   });
 

@@ -1,10 +1,9 @@
 import { Cache } from '../cache/cache.js';
 import type { Config } from '../config/config.js';
-import type { Agent } from '../core/message.js';
+import type { Agent, Reply } from '../core/message.js';
 import { MessagePipeline } from '../core/pipeline.js';
 import { UnconfiguredAgent } from '../core/unconfigured-agent.js';
 import { IdempotencyStore } from '../dedup/idempotency-store.js';
-import type { Reply } from '../core/message.js';
 import { createLogger, type Logger } from '../logging/logger.js';
 import { ServiceMetrics } from '../metrics/service-metrics.js';
 import { HealthReporter } from '../ops/health.js';

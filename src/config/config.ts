@@ -135,10 +135,11 @@ export function loadConfig(source: Record<string, string | undefined> = readEnvi
   }
   const parsed = envSchema.safeParse(known);
   const problems = parsed.success ? [] : parsed.error.issues.map((i) => describeIssue(i, known));
+  // Keys and overrides are checked even when other variables failed, so one run names every problem.
+  const apiKeys = parseApiKeys(known.API_KEYS ?? '', problems);
+  const overrides = parseOverrides(known.RATE_LIMIT_OVERRIDES ?? '', problems);
   if (!parsed.success) throw new ConfigError(problems);
   const env = parsed.data;
-  const apiKeys = parseApiKeys(env.API_KEYS, problems);
-  const overrides = parseOverrides(env.RATE_LIMIT_OVERRIDES, problems);
   if (env.OPS_PORT !== 0 && env.OPS_PORT === env.PORT) problems.push('OPS_PORT: must differ from PORT');
   if (problems.length > 0) throw new ConfigError(problems);
   return {

@@ -16,6 +16,8 @@ export interface HandleOptions {
   readonly onToken?: (text: string) => void;
   /** Called once the rate limit is decided, whatever comes after (for response headers). */
   readonly onRateLimit?: (state: RateLimitState) => void;
+  /** The adapter's logger for this request (so its request id stays on every line); the core's otherwise. */
+  readonly logger?: Logger;
 }
 
 /** Dependencies of {@link MessagePipeline}. */
@@ -55,7 +57,7 @@ export class MessagePipeline {
   async handle(message: InboundMessage, options: HandleOptions = {}): Promise<Reply> {
     const started = performance.now();
     const traceId = randomUUID();
-    const log = this.o.logger.child({
+    const log = (options.logger ?? this.o.logger).child({
       trace_id: traceId,
       platform: message.platform,
       user: hashUserId(message.userId),

@@ -92,8 +92,7 @@ export class ServiceMetrics {
 
   constructor(options: { windowSeconds: number; collectDefaults?: boolean; now?: () => number }) {
     this.window = new SlidingWindow(options.windowSeconds, options.now);
-    if (options.collectDefaults !== false)
-      collectDefaultMetrics({ register: this.registry, prefix: 'realty_' });
+    if (options.collectDefaults !== false) collectDefaultMetrics({ register: this.registry });
     for (const t of ERROR_TYPES) this.errors.inc({ type: t }, 0);
     this.degraded.set(1);
     this.redisUp.set(0);

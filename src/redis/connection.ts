@@ -127,7 +127,13 @@ export class RedisConnection {
       ]);
       clearTimeout(timer);
     }
-    this.client.disconnect(false);
+    if (this.client.status !== 'end') {
+      const ended = new Promise<void>((resolve) => this.client.once('end', () => resolve()));
+      this.client.disconnect(false);
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([ended, new Promise((r) => (timer = setTimeout(r, timeoutMs)))]);
+      clearTimeout(timer);
+    }
   }
 
   private announceMemoryMode(err?: Error): void {

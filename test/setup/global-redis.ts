@@ -36,7 +36,8 @@ export default async function setup(project: TestProject) {
     for (const file of readdirSync(logDir)) {
       const text = readFileSync(join(logDir, file), 'utf8');
       lines += text.split('\n').length;
-      for (const secret of ALL_TEST_SECRETS) if (text.includes(secret)) leaks.push(`${file}: ${secret.slice(0, 4)}…`);
+      for (const secret of ALL_TEST_SECRETS)
+        if (text.includes(secret)) leaks.push(`${file}: ${secret.slice(0, 4)}…`);
     }
     if (leaks.length > 0) throw new Error(`test secrets leaked into the logs:\n${leaks.join('\n')}`);
     console.log(`log audit: ${lines} log lines from the test run checked, no test secret found`);

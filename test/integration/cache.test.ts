@@ -1,0 +1,156 @@
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { Cache, cacheKey } from '../../src/cache/cache.js';
+import { configFrom } from '../../src/config/config.js';
+import { IdempotencyStore } from '../../src/dedup/idempotency-store.js';
+import { RateLimiter } from '../../src/rate-limit/rate-limiter.js';
+import { RedisConnection } from '../../src/redis/connection.js';
+import { testLogger } from '../helpers/logs.js';
+
+function connect(url = inject('redisUrl')) {
+  const { logger } = testLogger('cache');
+  const connection = new RedisConnection({
+    url,
+    keyPrefix: `t-${randomUUID().slice(0, 8)}:`,
+    commandTimeoutMs: 500,
+    connectTimeoutMs: 500,
+    logger,
+  });
+  connection.start();
+  const lookups: { source: string; hit: boolean }[] = [];
+  const cache = new Cache({
+    connection,
+    defaultTtlSeconds: 60,
+    memoryMaxEntries: 100,
+    logger,
+    onLookup: (source, hit) => lookups.push({ source, hit }),
+  });
+  return { connection, cache, lookups };
+}
+
+describe('cache against a real Redis', () => {
+  let c: ReturnType<typeof connect>;
+  let probe: Redis;
+  beforeAll(async () => {
+    c = connect();
+    expect(await c.connection.waitUntilReady(3000)).toBe(true);
+    probe = new Redis(inject('redisUrl'));
+  });
+  afterAll(async () => {
+    await c.connection.close();
+    probe.disconnect();
+  });
+
+  it('stores JSON with a TTL and names entries <source>:<hash>', async () => {
+    const name = cacheKey('realty_us', { city: 'Austin', beds: 3 });
+    expect(name).toMatch(/^realty_us:[0-9a-f]{32}$/);
+    expect(cacheKey('realty_us', { beds: 3, city: 'Austin' })).toBe(name);
+    await c.cache.set(name, { listings: [1, 2] }, 30);
+    expect(await c.cache.get(name)).toEqual({ listings: [1, 2] });
+    const ttl = await probe.pttl(`${c.connection.keyPrefix}cache:${name}`);
+    expect(ttl).toBeGreaterThan(25_000);
+    expect(ttl).toBeLessThanOrEqual(30_000);
+  });
+
+  it('runs the loader once for 50 concurrent misses of one key', async () => {
+    let runs = 0;
+    const name = cacheKey('realty_us', { q: randomUUID() });
+    const results = await Promise.all(
+      Array.from({ length: 50 }, () =>
+        c.cache.wrap(name, async () => {
+          runs++;
+          await new Promise((r) => setTimeout(r, 50));
+          return { answer: 42 };
+        }),
+      ),
+    );
+    expect(runs).toBe(1);
+    expect(results.every((r) => r.value.answer === 42)).toBe(true);
+    const again = await c.cache.wrap(name, async () => {
+      runs++;
+      return { answer: 0 };
+    });
+    expect(again).toEqual({ value: { answer: 42 }, cached: true });
+    expect(runs).toBe(1);
+  });
+
+  it('never caches a loader error', async () => {
+    const name = cacheKey('realty_us', { q: randomUUID() });
+    await expect(c.cache.wrap(name, async () => Promise.reject(new Error('upstream 500')))).rejects.toThrow(
+      'upstream 500',
+    );
+    const ok = await c.cache.wrap(name, async () => 'fine');
+    expect(ok).toEqual({ value: 'fine', cached: false });
+  });
+
+  it('treats a corrupt entry as a miss and removes it', async () => {
+    const name = cacheKey('realty_us', { q: 'corrupt' });
+    const key = `${c.connection.keyPrefix}cache:${name}`;
+    await probe.set(key, '{"not json', 'EX', 60);
+    const before = c.lookups.length;
+    expect(await c.cache.get(name)).toBeUndefined();
+    expect(c.lookups.slice(before)).toEqual([{ source: 'realty_us', hit: false }]);
+    expect(await probe.exists(key)).toBe(0);
+  });
+
+  it("cacheClearPattern('realty_us:*') removes those entries only", async () => {
+    const p = c.connection.keyPrefix;
+    for (let i = 0; i < 2500; i++) await c.cache.set(`realty_us:${i.toString(16).padStart(8, '0')}`, i);
+    await c.cache.set('nominatim:abc', { lat: 1 });
+    const limiter = new RateLimiter({
+      connection: c.connection,
+      rules: configFrom().rateLimits,
+      memoryMaxEntries: 10,
+    });
+    await limiter.consume({ key: 'http:alpha:u1' });
+    const dedup = new IdempotencyStore({ connection: c.connection, memoryMaxEntries: 10 });
+    await dedup.claim('slack', 'Ev123', 'fp', 60_000);
+    await probe.set('other-app:realty_us:keep', '1');
+    await probe.set('realty_us:not-ours', '1');
+    const rlKeys = async () => (await probe.keys(`${p}rl:*`)).length;
+    expect(await rlKeys()).toBe(1);
+
+    const present = (await probe.keys(`${p}cache:realty_us:*`)).length;
+    expect(present).toBeGreaterThanOrEqual(2500);
+    const result = await c.cache.clearPattern('realty_us:*');
+    expect(result).toEqual({ redisDeleted: present, memoryDeleted: 0, redisReachable: true });
+    expect(await probe.keys(`${p}cache:realty_us:*`)).toEqual([]);
+    expect(await c.cache.get('nominatim:abc')).toEqual({ lat: 1 });
+    expect(await rlKeys()).toBe(1);
+    expect(await probe.exists(`${p}dedup:slack:Ev123`)).toBe(1);
+    expect(await probe.get('other-app:realty_us:keep')).toBe('1');
+    expect(await probe.get('realty_us:not-ours')).toBe('1');
+
+    const all = await c.cache.clearPattern('*');
+    expect(all.redisDeleted).toBe(1);
+    expect(await probe.keys(`${p}cache:*`)).toEqual([]);
+    expect(await rlKeys()).toBe(1);
+    await probe.del('other-app:realty_us:keep', 'realty_us:not-ours');
+  });
+
+  it('refuses patterns that are empty, huge or contain control characters', async () => {
+    await expect(c.cache.clearPattern('')).rejects.toThrow(RangeError);
+    await expect(c.cache.clearPattern('x'.repeat(300))).rejects.toThrow(RangeError);
+    await expect(c.cache.clearPattern('a\r\nFLUSHALL')).rejects.toThrow(RangeError);
+  });
+});
+
+describe('cache in memory mode', () => {
+  it('serves from a bounded memory store and clears it by pattern', async () => {
+    const c = connect('redis://127.0.0.1:1');
+    try {
+      for (let i = 0; i < 150; i++) await c.cache.set(`realty_us:${i}`, i);
+      await c.cache.set('nominatim:x', 'x');
+      expect(await c.cache.get('realty_us:149')).toBe(149);
+      expect(await c.cache.get('realty_us:0')).toBeUndefined(); // evicted: the store holds 100
+      const r = await c.cache.clearPattern('realty_us:12?');
+      expect(r).toEqual({ redisDeleted: 0, memoryDeleted: 10, redisReachable: false });
+      expect(await c.cache.get('realty_us:125')).toBeUndefined();
+      expect(await c.cache.get('realty_us:130')).toBe(130);
+      expect(await c.cache.get('nominatim:x')).toBe('x');
+    } finally {
+      await c.connection.close();
+    }
+  });
+});
