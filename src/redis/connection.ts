@@ -20,6 +20,8 @@ export interface RedisConnectionOptions {
   readonly maxReconnectDelayMs?: number;
 }
 
+const TIMEOUTS_BEFORE_RECONNECT = 3;
+
 /**
  * The one owner of the Redis connection. It knows whether Redis is reachable, makes commands
  * fail fast when it is not (no offline queue, a command timeout), reconnects forever in the
@@ -33,6 +35,7 @@ export class RedisConnection {
   private currentMode: StoreMode = 'memory';
   private announced = false;
   private closed = false;
+  private consecutiveTimeouts = 0;
 
   constructor(options: RedisConnectionOptions) {
     this.options = options;
@@ -88,14 +91,34 @@ export class RedisConnection {
   async withFallback<T>(op: (client: Redis) => Promise<T>, fallback: () => T | Promise<T>): Promise<T> {
     if (!this.connected) return fallback();
     try {
-      return await op(this.client);
+      const result = await op(this.client);
+      this.consecutiveTimeouts = 0;
+      return result;
     } catch (err) {
       // Whatever went wrong, the caller still gets an answer: degraded beats failed.
       this.options.onCommandError?.(err);
+      this.noteTimeout(err);
       const level = isRedisFailure(err) ? 'debug' : 'warn';
       this.logger[level]({ err: { message: (err as Error)?.message } }, 'redis command failed; using memory');
       return fallback();
     }
+  }
+
+  /**
+   * A Redis that accepts connections but stops answering (paused, swapping, overloaded) would
+   * cost every request a command timeout. After a few timeouts in a row, drop the connection:
+   * memory mode starts at once and the background reconnect brings Redis back when it answers.
+   */
+  private noteTimeout(err: unknown): void {
+    if (!(err instanceof Error) || !err.message.includes('Command timed out')) return;
+    this.consecutiveTimeouts++;
+    if (this.consecutiveTimeouts < TIMEOUTS_BEFORE_RECONNECT || this.closed) return;
+    this.consecutiveTimeouts = 0;
+    this.logger.warn({ redis: { mode: 'memory' } }, 'redis stopped answering: reconnecting');
+    // A frozen peer never completes the close, so switch now rather than on the 'close' event;
+    // the next 'ready' switches back.
+    this.setMode('memory');
+    this.client.disconnect(true);
   }
 
   /** Waits until Redis is ready or `timeoutMs` passes; true when ready. */
@@ -128,8 +151,11 @@ export class RedisConnection {
       clearTimeout(timer);
     }
     if (this.client.status !== 'end') {
+      // Only a live socket ends with an 'end' event; a client waiting to reconnect just stops.
+      const live = ['connecting', 'connect', 'ready'].includes(this.client.status);
       const ended = new Promise<void>((resolve) => this.client.once('end', () => resolve()));
       this.client.disconnect(false);
+      if (!live || (this.client.status as string) === 'end') return;
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([ended, new Promise((r) => (timer = setTimeout(r, timeoutMs)))]);
       clearTimeout(timer);

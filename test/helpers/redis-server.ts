@@ -22,6 +22,8 @@ export interface OwnRedis {
   stop(signal?: NodeJS.Signals): Promise<void>;
   /** Starts it again on the same port. */
   start(): Promise<void>;
+  /** Sends a signal without waiting (SIGSTOP freezes it: connections open, nothing answered; SIGCONT thaws). */
+  signal(signal: NodeJS.Signals): void;
 }
 
 function assertRedisServerInstalled(): void {
@@ -97,5 +99,8 @@ export async function startOwnRedis(port?: number): Promise<OwnRedis> {
       await exited;
     },
     start: launch,
+    signal(signal) {
+      child?.kill(signal);
+    },
   };
 }

@@ -103,6 +103,44 @@ describe('degraded mode: Redis dies under steady traffic and comes back', () => 
   });
 });
 
+describe('a Redis that stops answering (frozen, connections still open)', () => {
+  it('switches to memory after a few timeouts instead of making every request wait, and comes back', async () => {
+    const redis = await startOwnRedis();
+    const t = await startTestApp({
+      agent: new FakeAgent(),
+      env: { REDIS_URL: redis.url, REDIS_COMMAND_TIMEOUT_MS: '200', RATE_LIMIT_POINTS: '100000' },
+    });
+    try {
+      redis.signal('SIGSTOP');
+      const timings: number[] = [];
+      for (let i = 0; i < 12; i++) {
+        const started = Date.now();
+        const res = await fetch(`${t.baseUrl}/v1/chat`, {
+          method: 'POST',
+          headers: authHeaders(),
+          body: JSON.stringify({ message: `frozen ${i}`, user_id: 'f' }),
+        });
+        expect(res.status).toBe(200);
+        timings.push(Date.now() - started);
+      }
+      expect((await health(t)).body.checks.redis.mode).toBe('memory');
+      // Only the first few requests paid command timeouts; the rest ran from memory at once.
+      expect(timings.slice(-5).every((ms) => ms < 150)).toBe(true);
+      redis.signal('SIGCONT');
+      const took = await waitFor(async () => (await health(t)).body.checks.redis.mode === 'redis', 5000);
+      expect(took).toBeLessThan(5000);
+      const lines = t.logs.lines().map((l) => String(l.msg));
+      expect(
+        lines.filter((m) => m === 'redis stopped answering: reconnecting').length,
+      ).toBeGreaterThanOrEqual(1);
+    } finally {
+      redis.signal('SIGCONT');
+      await t.stop();
+      await redis.stop();
+    }
+  });
+});
+
 describe('starting without Redis', () => {
   it('starts in memory mode and serves', async () => {
     const t = await startTestApp({ waitForRedis: false, env: { REDIS_URL: 'redis://127.0.0.1:1' } });
