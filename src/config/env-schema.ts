@@ -107,10 +107,54 @@ export const envSchema = z.object({
   OPENAI_API_KEY: optionalString,
   OPENAI_BASE_URL: url(['http:', 'https:']).optional(),
   OPENAI_MODEL: z.string().trim().min(1).default('gpt-4o-mini'),
+  /** A cheaper model for the subagents; the main model when unset. */
+  OPENAI_SUBAGENT_MODEL: optionalString,
+  /** Longest wait for the model's response headers (the whole answer is bounded by AGENT_TIMEOUT_MS). */
+  LLM_TIMEOUT_MS: int(100, 600_000).default(60_000),
+  LLM_MAX_CONCURRENT: int(1, 10_000).default(8),
+  /** Model requests allowed per LLM_RESERVOIR_INTERVAL_MS across all instances (0 = no limit). */
+  LLM_RESERVOIR: int(0, 1_000_000).default(120),
+  LLM_RESERVOIR_INTERVAL_MS: int(100, 86_400_000).default(60_000),
+  LLM_QUEUE_LIMIT: int(0, 100_000).default(200),
 
   RAPIDAPI_KEY: optionalString,
   REALTY_API_BASE_URL: url(['http:', 'https:']).default('https://realty-us.p.rapidapi.com'),
   REALTY_API_HOST: z.string().trim().min(1).default('realty-us.p.rapidapi.com'),
+  REALTY_CACHE_TTL_SECONDS: int(1, 30 * 86_400).default(3600),
+  REALTY_MAX_CONCURRENT: int(1, 1000).default(4),
+  REALTY_RESERVOIR: int(0, 1_000_000).default(5),
+  REALTY_RESERVOIR_INTERVAL_MS: int(100, 86_400_000).default(1000),
+  REALTY_QUEUE_LIMIT: int(0, 100_000).default(50),
+
+  /** OpenStreetMap services: geocoding (Nominatim, at most 1 request/s by policy) and points of interest (Overpass). */
+  NOMINATIM_BASE_URL: url(['http:', 'https:']).default('https://nominatim.openstreetmap.org'),
+  OVERPASS_BASE_URL: url(['http:', 'https:']).default('https://overpass-api.de'),
+  /** Identifies this service to OSM (their policy requires a real User-Agent; add a contact). */
+  OSM_USER_AGENT: z
+    .string()
+    .trim()
+    .min(3)
+    .max(200)
+    .default('real-estate-ai/0.1 (self-hosted real-estate assistant)'),
+  OSM_CACHE_TTL_SECONDS: int(1, 30 * 86_400).default(86_400),
+  NOMINATIM_MAX_CONCURRENT: int(1, 100).default(1),
+  NOMINATIM_RESERVOIR: int(0, 1_000_000).default(1),
+  /** 1.1 s: a margin over the policy's 1 s so network jitter never lands two requests closer than that. */
+  NOMINATIM_RESERVOIR_INTERVAL_MS: int(100, 86_400_000).default(1100),
+  NOMINATIM_QUEUE_LIMIT: int(0, 100_000).default(20),
+  OVERPASS_MAX_CONCURRENT: int(1, 100).default(2),
+  OVERPASS_RESERVOIR: int(0, 1_000_000).default(2),
+  OVERPASS_RESERVOIR_INTERVAL_MS: int(100, 86_400_000).default(1000),
+  OVERPASS_QUEUE_LIMIT: int(0, 100_000).default(20),
+
+  /** Per-request timeout of the data APIs (Realty US, Nominatim, Overpass). */
+  UPSTREAM_TIMEOUT_MS: int(100, 600_000).default(10_000),
+  /** Retries after the first attempt on 429, 5xx and network errors (within the caller's time budget). */
+  UPSTREAM_MAX_RETRIES: int(0, 10).default(2),
+  UPSTREAM_RETRY_BASE_DELAY_MS: int(1, 60_000).default(250),
+  UPSTREAM_RETRY_MAX_DELAY_MS: int(1, 600_000).default(8000),
+  /** A Retry-After longer than this is not waited for: the call fails with a quota error instead. */
+  UPSTREAM_MAX_RETRY_AFTER_MS: int(0, 600_000).default(30_000),
 
   LANGSMITH_TRACING: bool.default(false),
   LANGSMITH_API_KEY: optionalString,
@@ -132,6 +176,12 @@ export const envSchema = z.object({
   DATA_DIR: z.string().trim().min(1).default('./data'),
   BACKUP_DIR: z.string().trim().min(1).default('./backups'),
   BACKUP_KEEP: int(1, 10_000).default(14),
+  /** gzip level of backup archives: 1 fastest .. 9 smallest. */
+  BACKUP_GZIP_LEVEL: int(1, 9).default(6),
+  /** Verify and restore refuse an archive with a file larger than this (gzip bomb guard). */
+  BACKUP_MAX_FILE_BYTES: int(1, 2 ** 50).default(256 * 1024 * 1024),
+  /** Verify and restore refuse an archive whose files add up to more than this. */
+  BACKUP_MAX_TOTAL_BYTES: int(1, 2 ** 50).default(8 * 1024 * 1024 * 1024),
 });
 
 export type Env = z.output<typeof envSchema>;

@@ -65,6 +65,15 @@ export const ERROR_CODES = {
   overloaded: { status: 503, type: 'overload', title: 'The service is overloaded' },
   shutting_down: { status: 503, type: 'overload', title: 'The service is shutting down' },
   agent_timeout: { status: 504, type: 'timeout', title: 'The assistant did not answer in time' },
+  // Durable data, backups and ops commands.
+  data_invalid: { status: 400, type: 'validation', title: 'Invalid user id, title or stored value' },
+  data_corrupt: { status: 500, type: 'internal', title: 'A stored file is unreadable' },
+  data_busy: { status: 503, type: 'overload', title: 'The record is being updated elsewhere; try again' },
+  data_locked: { status: 409, type: 'validation', title: 'The data folder is in use' },
+  backup_not_found: { status: 404, type: 'validation', title: 'No such backup archive' },
+  backup_invalid: { status: 422, type: 'validation', title: 'The backup archive failed verification' },
+  backup_failed: { status: 500, type: 'internal', title: 'The backup operation failed' },
+  redis_unavailable: { status: 503, type: 'redis', title: 'Redis is unreachable' },
 } as const satisfies Record<string, CodeInfo>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -1,0 +1,60 @@
+/**
+ * Small helpers for work that must stop when an AbortSignal fires, leaving no timer or listener behind.
+ */
+
+/** What to throw when `signal` has aborted: its reason, or a standard AbortError. */
+export function abortReason(signal: AbortSignal): unknown {
+  return signal.reason ?? new DOMException('This operation was aborted', 'AbortError');
+}
+
+/** True for the errors fetch and AbortSignal produce when aborted or timed out. */
+export function isAbortError(err: unknown): boolean {
+  return err instanceof Error && (err.name === 'AbortError' || err.name === 'TimeoutError');
+}
+
+/** Waits `ms`, or rejects with the signal's reason as soon as it aborts (the timer is cleared either way). */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  if (signal?.aborted) return Promise.reject(abortReason(signal));
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(abortReason(signal as AbortSignal));
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/**
+ * Settles with `promise`, or rejects with the signal's reason when it aborts first. The promise
+ * itself keeps running (its rejection is handled), so use this to let one waiter leave shared work.
+ */
+export function raceSignal<T>(promise: Promise<T>, signal?: AbortSignal): Promise<T> {
+  if (!signal) return promise;
+  if (signal.aborted) {
+    promise.catch(() => undefined);
+    return Promise.reject(abortReason(signal));
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(abortReason(signal));
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+}
+
+/** Milliseconds left before `deadline` (epoch ms); Infinity without one. */
+export function remainingMs(deadline: number | undefined, now: number = Date.now()): number {
+  return deadline === undefined ? Number.POSITIVE_INFINITY : deadline - now;
+}
