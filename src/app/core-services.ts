@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { Cache } from '../cache/cache.js';
 import type { Config } from '../config/config.js';
 import type { Agent, Reply } from '../core/message.js';
@@ -86,6 +87,8 @@ export function buildCore(config: Config, overrides: CoreOverrides = {}): CoreSe
   });
   const agent = overrides.agent ?? new UnconfiguredAgent();
   const shutdown = new AbortController();
+  // Every in-flight message listens to it: no 'possible EventTarget memory leak' warning past 10 of them.
+  setMaxListeners(0, shutdown.signal);
   const pipeline = new MessagePipeline({
     agent,
     rateLimiter,

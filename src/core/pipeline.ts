@@ -42,6 +42,32 @@ export function hashUserId(userId: string): string {
 }
 
 /**
+ * A message's logger, made on first use. pino's child() runs every binding through the redaction
+ * paths, one of the costliest steps of the hot path: at levels that drop the pipeline's lines, and
+ * with an agent that does not log, it is never made. The lines written are those of an eager child.
+ */
+class MessageLog {
+  private made: Logger | undefined;
+  constructor(
+    private readonly parent: Logger,
+    private readonly bindings: () => Record<string, unknown>,
+  ) {}
+
+  /** The message's child logger (made now if it was not yet). */
+  get logger(): Logger {
+    this.made ??= this.parent.child(this.bindings());
+    return this.made;
+  }
+
+  /** Writes one line at `level` when that level is on. */
+  write(level: 'info' | 'warn' | 'error', obj: Record<string, unknown> | undefined, msg: string): void {
+    if (!this.parent.isLevelEnabled(level)) return;
+    if (obj) this.logger[level](obj, msg);
+    else this.logger[level](msg);
+  }
+}
+
+/**
  * The path every message takes, whatever platform it came from: per-user rate limit,
  * idempotency, the agent under a time budget with an AbortSignal, metrics and logs.
  */
@@ -57,12 +83,12 @@ export class MessagePipeline {
   async handle(message: InboundMessage, options: HandleOptions = {}): Promise<Reply> {
     const started = performance.now();
     const traceId = randomUUID();
-    const log = (options.logger ?? this.o.logger).child({
+    const log = new MessageLog(options.logger ?? this.o.logger, () => ({
       trace_id: traceId,
       platform: message.platform,
       user: hashUserId(message.userId),
       conversation_id: message.conversationId,
-    });
+    }));
     this.o.metrics.trackInflight(1);
     try {
       const state = await this.o.rateLimiter
@@ -82,14 +108,19 @@ export class MessagePipeline {
         : await this.run(message, traceId, log, options);
       const seconds = (performance.now() - started) / 1000;
       this.o.metrics.recordRequest(message.platform, seconds);
-      log.info({ duration_ms: Math.round(seconds * 1000), cached: reply.cached }, 'message answered');
+      log.write(
+        'info',
+        { duration_ms: Math.round(seconds * 1000), cached: reply.cached },
+        'message answered',
+      );
       return reply;
     } catch (err) {
       const e = toAppError(err);
       const seconds = (performance.now() - started) / 1000;
       this.o.metrics.recordRequest(message.platform, seconds, typeOf(e.code));
       const level = e.status >= 500 ? (e.code === 'internal' ? 'error' : 'warn') : 'info';
-      log[level](
+      log.write(
+        level,
         {
           code: e.code,
           duration_ms: Math.round(seconds * 1000),
@@ -107,7 +138,7 @@ export class MessagePipeline {
     message: InboundMessage,
     key: string,
     traceId: string,
-    log: Logger,
+    log: MessageLog,
     options: HandleOptions,
   ): Promise<Reply> {
     const id = `${message.userId}:${key}`;
@@ -124,7 +155,7 @@ export class MessagePipeline {
     if (claim.status !== 'claimed') {
       if (claim.fingerprint !== fingerprint) throw new AppError('idempotency_key_reused');
       if (claim.status === 'done') {
-        log.info('idempotent replay');
+        log.write('info', undefined, 'idempotent replay');
         return { ...claim.result, cached: true };
       }
       return this.awaitOther(id, fingerprint, options.signal);
@@ -162,26 +193,49 @@ export class MessagePipeline {
   private async run(
     message: InboundMessage,
     traceId: string,
-    log: Logger,
+    log: MessageLog,
     options: HandleOptions,
   ): Promise<Reply> {
-    const timeout = AbortSignal.timeout(this.o.agentTimeoutMs);
-    const signals = [timeout];
-    if (options.signal) signals.push(options.signal);
-    if (this.o.shutdownSignal) signals.push(this.o.shutdownSignal);
-    const signal = AbortSignal.any(signals);
-    if (signal.aborted) throw this.abortError(timeout, signal);
+    // One controller and one cleared timer per message. AbortSignal.timeout() + AbortSignal.any() did the
+    // same but left a timer (AGENT_TIMEOUT_MS long) and WeakRefs behind per message (Node 20): 100k
+    // messages in memory mode grew resident memory by ~370 MB instead of ~60 MB and took twice the time.
+    const sources: AbortSignal[] = [];
+    if (options.signal) sources.push(options.signal);
+    if (this.o.shutdownSignal) sources.push(this.o.shutdownSignal);
+    const early = sources.find((s) => s.aborted);
+    if (early) throw this.abortError(false, early.reason);
 
-    let onAbort: (() => void) | undefined;
+    const controller = new AbortController();
+    const signal = controller.signal;
+    let fail: ((err: AppError) => void) | undefined;
     const aborted = new Promise<never>((_, reject) => {
-      onAbort = () => reject(this.abortError(timeout, signal));
-      signal.addEventListener('abort', onAbort, { once: true });
+      fail = reject;
     });
     aborted.catch(() => undefined);
+    const abort = (reason: unknown, timedOut: boolean) => {
+      if (signal.aborted) return;
+      // Our error first, then the agent's abort listeners: the race settles with it, as it always has.
+      fail?.(this.abortError(timedOut, reason));
+      controller.abort(reason);
+    };
+    const onSourceAbort = (event: Event) => abort((event.target as AbortSignal).reason, false);
+    for (const s of sources) s.addEventListener('abort', onSourceAbort, { once: true });
+    const timer = setTimeout(
+      () => abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError'), true),
+      this.o.agentTimeoutMs,
+    );
+    timer.unref();
     try {
       // The agent should honour the signal; the race makes sure a misbehaving one cannot hold us past the budget.
       const answer = await Promise.race([
-        this.o.agent.answer(message, { signal, traceId, logger: log, onToken: options.onToken }),
+        this.o.agent.answer(message, {
+          signal,
+          traceId,
+          get logger() {
+            return log.logger;
+          },
+          onToken: options.onToken,
+        }),
         aborted,
       ]);
       return {
@@ -191,13 +245,14 @@ export class MessagePipeline {
         cached: answer.cached ?? false,
       };
     } finally {
-      if (onAbort) signal.removeEventListener('abort', onAbort);
+      clearTimeout(timer);
+      for (const s of sources) s.removeEventListener('abort', onSourceAbort);
     }
   }
 
-  private abortError(timeout: AbortSignal, signal: AbortSignal): AppError {
-    if (timeout.aborted) return new AppError('agent_timeout');
+  private abortError(timedOut: boolean, reason: unknown): AppError {
+    if (timedOut) return new AppError('agent_timeout');
     if (this.o.shutdownSignal?.aborted) return new AppError('shutting_down');
-    return new AppError('client_closed_request', undefined, { cause: signal.reason });
+    return new AppError('client_closed_request', undefined, { cause: reason });
   }
 }
