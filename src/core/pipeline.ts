@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import type { IdempotencyStore } from '../dedup/idempotency-store.js';
+import type { ClaimResult, IdempotencyStore } from '../dedup/idempotency-store.js';
 import type { Logger } from '../logging/logger.js';
 import type { ServiceMetrics } from '../metrics/service-metrics.js';
 import type { RateLimiter } from '../rate-limit/rate-limiter.js';
@@ -34,6 +34,14 @@ export interface PipelineOptions {
 }
 
 const IDEMPOTENCY_SCOPE = 'idem';
+
+/** An idempotency claim under way: sent to the store, or already running in this process. */
+interface PendingClaim {
+  readonly id: string;
+  readonly fingerprint: string;
+  readonly claim: Promise<ClaimResult<Reply>> | undefined;
+  readonly sameProcess: Promise<Reply> | undefined;
+}
 const POLL_MS = 100;
 
 /** A short, stable, non-reversible label for a user id in logs and traces. */
@@ -90,6 +98,9 @@ export class MessagePipeline {
       conversation_id: message.conversationId,
     }));
     this.o.metrics.trackInflight(1);
+    // The idempotency claim goes to Redis together with the rate-limit check (one round trip of
+    // latency instead of two); a claim made for a request that then turns out rate-limited is released.
+    const idem = options.idempotencyKey ? this.claimFor(message, options.idempotencyKey) : undefined;
     try {
       const state = await this.o.rateLimiter
         .consume({
@@ -97,14 +108,17 @@ export class MessagePipeline {
           platform: message.platform,
           tenant: message.tenant,
         })
-        .catch((err: unknown) => {
+        .catch(async (err: unknown) => {
           const e = toAppError(err);
           if ('state' in e) options.onRateLimit?.((e as { state: RateLimitState }).state);
+          if (idem && (await idem.claim)?.status === 'claimed') {
+            await this.o.idempotency.release(IDEMPOTENCY_SCOPE, idem.id);
+          }
           throw e;
         });
       options.onRateLimit?.(state);
-      const reply = options.idempotencyKey
-        ? await this.idempotent(message, options.idempotencyKey, traceId, log, options)
+      const reply = idem
+        ? await this.idempotent(message, idem, traceId, log, options)
         : await this.run(message, traceId, log, options);
       const seconds = (performance.now() - started) / 1000;
       this.o.metrics.recordRequest(message.platform, seconds);
@@ -134,24 +148,36 @@ export class MessagePipeline {
     }
   }
 
-  private async idempotent(
-    message: InboundMessage,
-    key: string,
-    traceId: string,
-    log: MessageLog,
-    options: HandleOptions,
-  ): Promise<Reply> {
+  /** Starts the idempotency claim of a message (or finds the same key running in this process). */
+  private claimFor(message: InboundMessage, key: string): PendingClaim {
     const id = `${message.userId}:${key}`;
     const fingerprint = createHash('sha256')
       .update(`${message.conversationId}\u0000${message.text}`)
       .digest('hex')
       .slice(0, 32);
     const sameProcess = this.local.get(id);
-    if (sameProcess) return { ...(await sameProcess), cached: true };
+    const claim = sameProcess
+      ? undefined
+      : this.o.idempotency.claim(IDEMPOTENCY_SCOPE, id, fingerprint, this.o.agentTimeoutMs + 30_000);
+    // Awaited later; never left to reject unobserved if the rate limit answers first.
+    claim?.catch(() => undefined);
+    return { id, fingerprint, claim, sameProcess };
+  }
 
+  private async idempotent(
+    message: InboundMessage,
+    idem: PendingClaim,
+    traceId: string,
+    log: MessageLog,
+    options: HandleOptions,
+  ): Promise<Reply> {
+    const { id, fingerprint } = idem;
+    if (idem.sameProcess || !idem.claim) {
+      const running = idem.sameProcess ?? this.local.get(id);
+      if (running) return { ...(await running), cached: true };
+    }
     const store = this.o.idempotency;
-    const pendingTtlMs = this.o.agentTimeoutMs + 30_000;
-    const claim = await store.claim(IDEMPOTENCY_SCOPE, id, fingerprint, pendingTtlMs);
+    const claim = await (idem.claim as Promise<ClaimResult<Reply>>);
     if (claim.status !== 'claimed') {
       if (claim.fingerprint !== fingerprint) throw new AppError('idempotency_key_reused');
       if (claim.status === 'done') {

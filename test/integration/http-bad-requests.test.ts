@@ -308,6 +308,27 @@ describe('limits, idempotency, timeouts and an unconfigured model', () => {
     }
   });
 
+  it('releases the idempotency claim of a request that was rate-limited, so its retry can run later', async () => {
+    const t = await startTestApp({ env: { RATE_LIMIT_POINTS: '1' } });
+    try {
+      const send = (key: string) =>
+        t.app.http.app.inject({
+          method: 'POST',
+          url: '/v1/chat',
+          headers: { ...auth, 'content-type': JSON_CT, 'idempotency-key': key },
+          payload: body({ message: 'hi' }),
+        });
+      expect((await send('first')).statusCode).toBe(200);
+      expect((await send('second')).statusCode).toBe(429);
+      expect(await t.app.core.idempotency.peek('idem', 'http:alpha:default:second')).toBeUndefined();
+      expect(await t.app.core.idempotency.peek('idem', 'http:alpha:default:first')).toMatchObject({
+        status: 'done',
+      });
+    } finally {
+      await t.stop();
+    }
+  });
+
   it('applies per-key and per-platform overrides', async () => {
     const t = await startTestApp({
       env: { RATE_LIMIT_POINTS: '5', RATE_LIMIT_OVERRIDES: 'key:bravo=1/30,platform:http=3/60' },
