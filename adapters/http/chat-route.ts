@@ -112,20 +112,25 @@ export function registerChatRoutes(app: FastifyInstance, deps: HttpDeps): void {
     async (request, reply) => {
       const idempotencyKey = idempotencyKeyOf(request);
       const message = toMessage(request);
-      const abort = new AbortController();
+      // The run is cancelled when the client goes away (shutdown reaches it through the pipeline).
+      let cancelRun: ((reason: unknown) => void) | undefined;
+      let gone: Error | undefined;
       const onClose = () => {
-        if (!reply.raw.writableFinished) abort.abort(new Error('client went away'));
+        if (reply.raw.writableFinished) return;
+        gone = new Error('client went away');
+        cancelRun?.(gone);
       };
       reply.raw.on('close', onClose);
       const stream = wantsStream(request) ? new EventStream(reply, request) : undefined;
-      const stopOnShutdown = () => abort.abort(new Error('shutting down'));
-      deps.shutdownSignal.addEventListener('abort', stopOnShutdown, { once: true });
       let streamed = false;
       request.reachedPipeline = true;
       try {
         const answer = await deps.pipeline.handle(message, {
           idempotencyKey,
-          signal: abort.signal,
+          onCancel: (cancel) => {
+            cancelRun = cancel;
+            if (gone) cancel(gone); // left before the run started
+          },
           logger: request.log as Logger,
           onRateLimit: (state) => {
             request.rateLimited = state;
@@ -157,7 +162,6 @@ export function registerChatRoutes(app: FastifyInstance, deps: HttpDeps): void {
         throw e;
       } finally {
         reply.raw.off('close', onClose);
-        deps.shutdownSignal.removeEventListener('abort', stopOnShutdown);
       }
     },
   );

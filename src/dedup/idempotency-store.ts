@@ -84,12 +84,14 @@ export class IdempotencyStore<T = unknown> {
   async complete(scope: string, id: string, fingerprint: string, result: T, ttlMs: number): Promise<void> {
     const key = this.key(scope, id);
     const raw = JSON.stringify({ state: 'done', fp: fingerprint, result } satisfies StoredRecord<T>);
-    this.memory.set(key, raw, { ttl: ttlMs });
     await this.connection.withFallback(
       async (c) => {
         await c.set(key, raw, 'PX', ttlMs);
+        this.memory.delete(key); // a pending claim made while Redis was down
       },
-      () => undefined,
+      () => {
+        this.memory.set(key, raw, { ttl: ttlMs });
+      },
     );
   }
 
