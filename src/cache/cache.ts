@@ -49,9 +49,16 @@ export function cacheKey(source: string, parts: unknown): string {
 
 /**
  * Deletes the keys matching `match` with SCAN and UNLINK in batches (never KEYS), keeping
- * a bounded number of UNLINKs in flight while the scan goes on. Returns how many went.
+ * at most `maxInFlight` UNLINKs in flight while the scan goes on. Returns how many went.
+ * A small `maxInFlight` keeps the queue in front of other clients' commands short (the server
+ * answers them within a few batches' time); the client's parsing sets the pace anyway.
  */
-export async function scanUnlink(client: Redis, match: string, batch = 1000): Promise<number> {
+export async function scanUnlink(
+  client: Redis,
+  match: string,
+  batch = 1000,
+  maxInFlight = 2,
+): Promise<number> {
   let cursor = '0';
   let deleted = 0;
   const pending = new Set<Promise<void>>();
@@ -64,7 +71,7 @@ export async function scanUnlink(client: Redis, match: string, batch = 1000): Pr
         pending.delete(p);
       });
       pending.add(p);
-      if (pending.size >= 8) await Promise.race(pending);
+      if (pending.size >= maxInFlight) await Promise.race(pending);
     }
   } while (cursor !== '0');
   await Promise.all(pending);
@@ -197,3 +204,6 @@ export class Cache {
 function assertName(name: string): void {
   if (!NAME.test(name)) throw new RangeError(`cache entry name "${name.slice(0, 40)}" must be <source>:<id>`);
 }
+
+/** The standalone `cache_clear_pattern` of the runbook (scripts, REPL); see clear-pattern.ts. */
+export { type CacheClearOutcome, cacheClearPattern } from './clear-pattern.js';

@@ -1,0 +1,154 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { open, stat } from 'node:fs/promises';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip, type ZlibOptions } from 'node:zlib';
+import { AppError } from '../core/errors.js';
+import { shown } from './entry-path.js';
+import { type Manifest, parseManifest } from './manifest.js';
+import { type EntryHandler, type ReadLimits, TarReader } from './tar-reader.js';
+
+/** A verified archive. */
+export interface VerifyResult {
+  readonly path: string;
+  readonly manifest: Manifest;
+  readonly fileCount: number;
+  readonly totalBytes: number;
+  readonly directoryCount: number;
+  /** Size and SHA-256 of the archive file. */
+  readonly sizeBytes: number;
+  readonly sha256: string;
+  readonly durationMs: number;
+}
+
+function invalid(message: string): AppError {
+  return new AppError('backup_invalid', message);
+}
+
+/** Checks that `path` is a non-empty gzip file (`backup_not_found` / `backup_invalid`); returns its size. */
+export async function checkArchiveFile(path: string): Promise<number> {
+  let size: number;
+  try {
+    const info = await stat(path);
+    if (!info.isFile()) throw invalid(`${path} is not a regular file`);
+    size = info.size;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new AppError('backup_not_found', `no such archive: ${path}`);
+    }
+    throw err;
+  }
+  if (size === 0) throw invalid(`${path} is empty (0 bytes): not a backup archive`);
+  const handle = await open(path, 'r');
+  try {
+    const head = Buffer.alloc(2);
+    await handle.read(head, 0, 2, 0);
+    if (head[0] !== 0x1f || head[1] !== 0x8b) {
+      throw invalid(
+        `${path} is not a gzip file (it starts with 0x${head.toString('hex')}); backups are .tar.gz archives`,
+      );
+    }
+  } finally {
+    await handle.close();
+  }
+  return size;
+}
+
+/**
+ * Reads a whole `.tar.gz` archive through a {@link TarReader} (every entry checked and hashed),
+ * handing folders and file contents to `handler` when given. Changes nothing by itself.
+ */
+async function readArchive(path: string, limits: ReadLimits, handler?: EntryHandler) {
+  const sizeBytes = await checkArchiveFile(path);
+  const reader = new TarReader(limits, handler);
+  const fileHash = createHash('sha256');
+  const tap = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      fileHash.update(chunk);
+      done(null, chunk);
+    },
+  });
+  // What the consumer saw (its own refusal, or the error that ended the stream it read).
+  let refusal: unknown;
+  try {
+    await pipeline(
+      createReadStream(path, { highWaterMark: 1024 * 1024 }),
+      tap,
+      // A deep output buffer lets inflation run ahead on the thread pool while entries are processed.
+      createGunzip({ chunkSize: 512 * 1024, readableHighWaterMark: 8 * 1024 * 1024 } as ZlibOptions),
+      async (source: AsyncIterable<Buffer>) => {
+        try {
+          for await (const chunk of source) await reader.write(chunk);
+        } catch (err) {
+          refusal = err;
+          throw err;
+        }
+      },
+    );
+  } catch (err) {
+    // Which error surfaces (ours, zlib's, or an abort of the other streams) depends on timing.
+    const seen = [refusal, err] as Array<NodeJS.ErrnoException | undefined>;
+    const own = seen.find((e) => e instanceof AppError);
+    if (own) throw own;
+    const zlib = seen.find((e) => typeof e?.code === 'string' && e.code.startsWith('Z_'));
+    if (zlib?.code === 'Z_BUF_ERROR') throw invalid('the archive is truncated: its gzip data ends early');
+    if (zlib)
+      throw invalid(`the archive's gzip data is corrupt (${zlib.message}): a damaged or altered file`);
+    throw seen.find((e) => e !== undefined && e.name !== 'AbortError') ?? err;
+  }
+  reader.finish();
+  return { reader, sizeBytes, sha256: fileHash.digest('hex') };
+}
+
+/**
+ * Verifies an archive end to end: gzip integrity, every entry safe (see {@link TarReader}),
+ * `manifest.json` present and valid, and the manifest agreeing with every file (path, size,
+ * SHA-256) and folder in both directions. Throws `backup_invalid` naming the first problems.
+ * With a `handler`, the same single read also extracts (the restore's staging step).
+ */
+export async function verifyArchive(
+  path: string,
+  limits: ReadLimits,
+  handler?: EntryHandler,
+): Promise<VerifyResult> {
+  const t0 = performance.now();
+  const { reader, sizeBytes, sha256 } = await readArchive(path, limits, handler);
+  if (reader.manifestText === undefined)
+    throw invalid('the archive has no manifest.json: not one of our backups');
+  const manifest = parseManifest(reader.manifestText);
+  const problems: string[] = [];
+  const listed = new Set<string>();
+  for (const f of manifest.files) {
+    listed.add(f.path);
+    const found = reader.files.get(f.path);
+    if (!found) problems.push(`the manifest lists ${shown(f.path)} but the archive lacks it`);
+    else if (found.size !== f.size)
+      problems.push(`${shown(f.path)} is ${found.size} bytes, the manifest says ${f.size}`);
+    else if (found.sha256 !== f.sha256)
+      problems.push(`${shown(f.path)} does not match its SHA-256 in the manifest`);
+  }
+  for (const p of reader.files.keys()) {
+    if (!listed.has(p)) problems.push(`the archive holds ${shown(p)}, which the manifest does not list`);
+  }
+  const dirs = new Set(manifest.directories);
+  for (const d of reader.directories)
+    if (!dirs.has(d)) problems.push(`the archive holds folder ${shown(d)}, which the manifest does not list`);
+  const found = new Set(reader.directories);
+  for (const d of manifest.directories)
+    if (!found.has(d)) problems.push(`the manifest lists folder ${shown(d)} but the archive lacks it`);
+  if (problems.length > 0) {
+    const more = problems.length > 5 ? `; and ${problems.length - 5} more` : '';
+    throw invalid(`the archive does not match its manifest: ${problems.slice(0, 5).join('; ')}${more}`);
+  }
+  return {
+    path,
+    manifest,
+    fileCount: manifest.file_count,
+    totalBytes: manifest.total_bytes,
+    directoryCount: manifest.directories.length,
+    sizeBytes,
+    sha256,
+    durationMs: Math.round(performance.now() - t0),
+  };
+}
