@@ -18,8 +18,11 @@ export function registerJsonBody(app: FastifyInstance, limitBytes: number, timeo
     }
     readBody(payload as IncomingMessage, limitBytes, timeoutMs).then(
       (text) => {
-        if (text.trim() === '')
+        if (text.trim() === '') {
+          // A DELETE may say it sends JSON and send nothing: its parameters can be in the query.
+          if (request.method === 'DELETE') return done(null, undefined);
           return done(new AppError('invalid_json', 'The request body is empty'), undefined);
+        }
         try {
           done(null, secureJson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' }));
         } catch {

@@ -1,6 +1,7 @@
 import { ERROR_CODES } from '../../src/core/errors.js';
 import { VERSION } from '../../src/version.js';
 import { chatBodySchema } from './chat-route.js';
+import { forgetInputSchema } from './user-data-route.js';
 
 const problem = {
   type: 'object',
@@ -63,6 +64,22 @@ export function openApiDocument(maxChars: number) {
             cached: { type: 'boolean' },
           },
         },
+        ForgetRequest: forgetInputSchema,
+        ForgetReply: {
+          type: 'object',
+          required: ['user_id', 'memory_deleted', 'conversations_deleted'],
+          properties: {
+            user_id: { type: 'string', description: 'The user_id given (or "default")' },
+            memory_deleted: {
+              type: 'boolean',
+              description: 'True when remembered facts existed and were deleted',
+            },
+            conversations_deleted: {
+              type: 'integer',
+              description: 'Conversations whose recent turns were deleted',
+            },
+          },
+        },
         Problem: problem,
       },
     },
@@ -102,9 +119,45 @@ export function openApiDocument(maxChars: number) {
             '413': errorResponse('Body too large'),
             '415': errorResponse('Content type is not application/json'),
             '422': errorResponse('The Idempotency-Key was used with a different request'),
-            '429': errorResponse('Rate limited', { 'Retry-After': { schema: { type: 'integer' } } }),
+            '429': errorResponse(
+              "Rate limited (`rate_limited`), or the user spent today's token budget (`token_budget_exhausted`, LLM_USER_DAILY_TOKENS; Retry-After runs to the next UTC midnight)",
+              { 'Retry-After': { schema: { type: 'integer' } } },
+            ),
             '503': errorResponse('No language model configured, overloaded or shutting down'),
             '504': errorResponse('The assistant did not answer in time'),
+          },
+        },
+      },
+      '/v1/users/me/memory': {
+        delete: {
+          summary: '"Forget me": delete what the assistant remembers about a user, and their conversations',
+          description:
+            'The user is `http:<API key name>:<user_id>`, exactly as in POST /v1/chat: `user_id` comes from ' +
+            'the query (`?user_id=`) or a JSON body `{"user_id": "..."}` (the same value if both), and is ' +
+            '`default` when neither gives one. A key only ever reaches its own users. Deletes the remembered ' +
+            'facts and every conversation of that user; saved reports are kept. The chat command ' +
+            '`/realty-forget` does the same from any platform.',
+          parameters: [
+            {
+              name: 'user_id',
+              in: 'query',
+              required: false,
+              schema: forgetInputSchema.properties.user_id,
+            },
+          ],
+          requestBody: {
+            required: false,
+            content: { 'application/json': { schema: { $ref: '#/components/schemas/ForgetRequest' } } },
+          },
+          responses: {
+            '200': {
+              description: 'What was deleted',
+              headers: rateLimitHeaders,
+              content: { 'application/json': { schema: { $ref: '#/components/schemas/ForgetReply' } } },
+            },
+            '400': errorResponse('Malformed JSON, a bad user_id, or different user_ids in query and body'),
+            '401': errorResponse('Missing or unknown API key'),
+            '429': errorResponse('Rate limited', { 'Retry-After': { schema: { type: 'integer' } } }),
           },
         },
       },

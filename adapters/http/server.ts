@@ -9,6 +9,7 @@ import Fastify, {
   LogController,
 } from 'fastify';
 import type { ApiKey, Config } from '../../src/config/config.js';
+import type { UserDataEraser } from '../../src/core/chat-commands.js';
 import { AppError, type ErrorCode, type RateLimitState, toAppError, typeOf } from '../../src/core/errors.js';
 import type { MessagePipeline } from '../../src/core/pipeline.js';
 import type { Logger } from '../../src/logging/logger.js';
@@ -19,6 +20,7 @@ import { registerChatRoutes } from './chat-route.js';
 import { registerJsonBody } from './json-body.js';
 import { openApiDocument } from './openapi.js';
 import { problemOf, sendProblem, setRateLimitHeaders } from './problem.js';
+import { registerUserDataRoutes } from './user-data-route.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -41,6 +43,8 @@ export interface HttpDeps {
   readonly logger: Logger;
   /** Aborted when the service shuts down (ends open event streams). */
   readonly shutdownSignal: AbortSignal;
+  /** "Forget me" (`DELETE /v1/users/me/memory`). */
+  readonly userData?: UserDataEraser;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -215,6 +219,7 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
 
   app.get('/v1/openapi.json', async () => openApiDocument(env.MESSAGE_MAX_CHARS));
   registerChatRoutes(app, deps);
+  registerUserDataRoutes(app, deps);
   return app;
 }
 

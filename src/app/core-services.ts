@@ -1,16 +1,20 @@
 import { setMaxListeners } from 'node:events';
+import type { ChatModels } from '../agent/model-factory.js';
 import { Cache } from '../cache/cache.js';
 import type { Config } from '../config/config.js';
 import type { Agent, Reply } from '../core/message.js';
 import { MessagePipeline } from '../core/pipeline.js';
-import { UnconfiguredAgent } from '../core/unconfigured-agent.js';
+import type { ManagedDataStore } from '../data/data-store.js';
+import { FileDataStore } from '../data/file-data-store.js';
 import { IdempotencyStore } from '../dedup/idempotency-store.js';
 import { createLogger, type Logger } from '../logging/logger.js';
 import { ServiceMetrics } from '../metrics/service-metrics.js';
 import { HealthReporter } from '../ops/health.js';
+import { OpsService } from '../ops/ops-service.js';
 import { RateLimiter } from '../rate-limit/rate-limiter.js';
 import { RedisConnection } from '../redis/connection.js';
 import { VERSION } from '../version.js';
+import { type AgentServices, buildAgentServices } from './agent-services.js';
 
 /** The platform-neutral services every adapter and script shares. */
 export interface CoreServices {
@@ -27,12 +31,20 @@ export interface CoreServices {
   readonly health: HealthReporter;
   /** Aborted when shutdown's grace period ends: in-flight agent runs stop. */
   readonly shutdown: AbortController;
+  /** Durable reports and per-user memories under DATA_DIR (opened, and its folder locked, by the app's start). */
+  readonly data: ManagedDataStore;
+  /** Backups, restore, cache clearing and status: what the chat admin commands and scripts call. */
+  readonly ops: OpsService;
+  /** The agent's upstreams, tool back-ends, tracing and "forget me" (closed by the app's stop). */
+  readonly agentServices: AgentServices;
 }
 
 /** Replaceable parts (tests inject fakes here). */
 export interface CoreOverrides {
   readonly logger?: Logger;
   readonly agent?: Agent;
+  /** Chat models for the real agent instead of ChatOpenAI from `OPENAI_*` (benchmarks). */
+  readonly models?: ChatModels;
   readonly metricsDefaults?: boolean;
 }
 
@@ -85,7 +97,17 @@ export function buildCore(config: Config, overrides: CoreOverrides = {}): CoreSe
     connection,
     memoryMaxEntries: env.MEMORY_STORE_MAX_ENTRIES,
   });
-  const agent = overrides.agent ?? new UnconfiguredAgent();
+  const data = new FileDataStore({ dataDir: env.DATA_DIR, logger, connection, version: VERSION });
+  const agentServices = buildAgentServices(config, {
+    connection,
+    cache,
+    metrics,
+    logger,
+    data,
+    agent: overrides.agent,
+    models: overrides.models,
+  });
+  const agent = agentServices.agent;
   const shutdown = new AbortController();
   // Every in-flight message listens to it: no 'possible EventTarget memory leak' warning past 10 of them.
   setMaxListeners(0, shutdown.signal);
@@ -100,6 +122,8 @@ export function buildCore(config: Config, overrides: CoreOverrides = {}): CoreSe
     shutdownSignal: shutdown.signal,
   });
   const health = new HealthReporter({ version: VERSION, connection, agent: () => agent });
+  health.register('realty_api', () => ({ ...agentServices.tools.realty.health() }));
+  const ops = new OpsService({ config, logger, cache, health, metrics });
   return {
     config,
     logger,
@@ -112,5 +136,8 @@ export function buildCore(config: Config, overrides: CoreOverrides = {}): CoreSe
     pipeline,
     health,
     shutdown,
+    data,
+    ops,
+    agentServices,
   };
 }

@@ -26,6 +26,7 @@ export function createApp(config: Config, overrides: CoreOverrides = {}): App {
     metrics: core.metrics,
     logger: core.logger,
     shutdownSignal: core.shutdown.signal,
+    userData: core.agentServices.userData,
   });
   const adapters: PlatformAdapter[] = [http];
   for (const a of adapters) core.health.register(a.name, () => ({ ...a.status() }));
@@ -37,9 +38,6 @@ export function createApp(config: Config, overrides: CoreOverrides = {}): App {
   core.health.register('discord', () =>
     config.env.DISCORD_TOKEN ? { status: 'not_implemented' } : { status: 'off', detail: 'no DISCORD_TOKEN' },
   );
-  core.health.register('realty_api', () => ({
-    status: config.env.RAPIDAPI_KEY ? 'configured' : 'not_configured',
-  }));
   const ops = buildOpsServer({ health: core.health, metrics: core.metrics, logger: core.logger });
   let stopping: Promise<void> | undefined;
 
@@ -49,6 +47,8 @@ export function createApp(config: Config, overrides: CoreOverrides = {}): App {
     ops,
     adapters,
     async start() {
+      // The data folder first: refuses to start while a restore runs, and makes restores refuse while we run.
+      await core.data.open();
       core.connection.start();
       await ops.listen({ port: config.env.OPS_PORT, host: config.env.OPS_HOST });
       for (const a of adapters) await a.start();
@@ -76,6 +76,9 @@ export function createApp(config: Config, overrides: CoreOverrides = {}): App {
         }
         clearTimeout(timer);
         await ops.close();
+        // Upstream limiters stop (waiting calls fail), then pending LangSmith traces are sent.
+        await core.agentServices.close();
+        await core.data.close();
         await core.connection.close();
         log.info('stopped');
         await new Promise<void>((resolve) => log.flush(() => resolve()));

@@ -116,6 +116,20 @@ export const envSchema = z.object({
   LLM_RESERVOIR: int(0, 1_000_000).default(120),
   LLM_RESERVOIR_INTERVAL_MS: int(100, 86_400_000).default(60_000),
   LLM_QUEUE_LIMIT: int(0, 100_000).default(200),
+  /** Tokens (as the model reports them) one user may spend per UTC day; 0 = unlimited. */
+  LLM_USER_DAILY_TOKENS: int(0, 1_000_000_000).default(0),
+  /** Model calls allowed in one agent loop (the orchestrator's, and each subagent's). */
+  AGENT_MAX_STEPS: int(1, 50).default(8),
+  /** Longest single step of a run: one model call or one tool call (bounded by AGENT_TIMEOUT_MS). */
+  AGENT_STEP_TIMEOUT_MS: int(100, 600_000).default(30_000),
+  /** Characters of the user's remembered facts placed in the prompt (newest first). */
+  AGENT_MEMORY_PROMPT_MAX_CHARS: int(100, 50_000).default(2000),
+  /** How long a conversation's recent turns are kept (Redis; memory in degraded mode). */
+  CONVERSATION_TTL_SECONDS: int(60, 90 * 86_400).default(86_400),
+  /** Approximate tokens (characters / 4) of earlier turns put back into the prompt. */
+  CONVERSATION_MAX_TOKENS: int(0, 200_000).default(2000),
+  /** Reuse of answers that hold nothing user-specific, keyed by question and model; 0 = off. */
+  ANSWER_CACHE_TTL_SECONDS: int(0, 7 * 86_400).default(900),
 
   RAPIDAPI_KEY: optionalString,
   REALTY_API_BASE_URL: url(['http:', 'https:']).default('https://realty-us.p.rapidapi.com'),

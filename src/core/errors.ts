@@ -49,6 +49,11 @@ export const ERROR_CODES = {
   },
   client_closed_request: { status: 499, type: 'validation', title: 'The client went away before the answer' },
   rate_limited: { status: 429, type: 'rate_limit', title: 'Too many requests' },
+  token_budget_exhausted: {
+    status: 429,
+    type: 'rate_limit',
+    title: "Today's token budget for this user is spent",
+  },
   internal: { status: 500, type: 'internal', title: 'Internal error' },
   llm_error: { status: 502, type: 'llm', title: 'The language model failed' },
   upstream_error: { status: 502, type: 'api', title: 'An upstream service failed' },

@@ -25,9 +25,10 @@ export interface UpstreamOptions {
   readonly logger: Logger;
   /**
    * Called once per failed call (after its retries), with the metrics type to count it under
-   * (`api`/`llm`, or `overload` when shed): wire it to `ServiceMetrics.recordErrorEvent`.
+   * (`api`/`llm`, or `overload` when shed), the error and this upstream's name: wire it to
+   * `ServiceMetrics.recordErrorEvent`.
    */
-  readonly onError?: (type: ErrorType, err: AppError) => void;
+  readonly onError?: (type: ErrorType, err: AppError, upstream: string) => void;
   /** The variable holding this upstream's key, named in the single "bad key" log line. */
   readonly keyVariable?: string;
   /** Jitter source (tests pass a fixed one). */
@@ -234,13 +235,13 @@ export class Upstream {
   private failed(err: unknown, signal: AbortSignal | undefined): void {
     if (signal?.aborted && !(err instanceof AppError)) return; // the caller gave up: its own budget counts it
     if (err instanceof OverloadedError) {
-      this.o.onError?.('overload', err);
+      this.o.onError?.('overload', err, this.name);
       this.log.warn({ retry_after_ms: err.retryAfterMs }, `${this.name}: call shed (${err.message})`);
       return;
     }
     if (!(err instanceof UpstreamError)) return;
     this.lastError = err.kind;
-    this.o.onError?.(err.errorType, err);
+    this.o.onError?.(err.errorType, err, this.name);
     const fields = { code: err.code, kind: err.kind, http_status: err.httpStatus };
     if (err.kind === 'auth') {
       if (this.authLogged) {

@@ -26,8 +26,8 @@ export interface UpstreamDeps {
   /** Shares each reservoir across instances (memory per instance while Redis is down). */
   readonly connection?: RedisConnection;
   readonly logger: Logger;
-  /** Wire to `ServiceMetrics.recordErrorEvent`. */
-  readonly onError?: (type: ErrorType, err: AppError) => void;
+  /** Wire to `ServiceMetrics.recordErrorEvent` (the third argument names the upstream). */
+  readonly onError?: (type: ErrorType, err: AppError, upstream: string) => void;
   readonly random?: () => number;
 }
 

@@ -32,15 +32,19 @@ export function testEnv(overrides: Record<string, string> = {}): Record<string, 
   };
 }
 
-/** Builds and starts a service; waits until Redis is connected unless `waitForRedis` is false. */
+/**
+ * Builds and starts a service; waits until Redis is connected unless `waitForRedis` is false.
+ * The agent is a {@link FakeAgent} unless one is given, or `agent: 'configured'` asks for the one
+ * the configuration builds (the real agent on `OPENAI_BASE_URL`, or the unconfigured one).
+ */
 export async function startTestApp(
-  options: { env?: Record<string, string>; agent?: Agent; waitForRedis?: boolean } = {},
+  options: { env?: Record<string, string>; agent?: Agent | 'configured'; waitForRedis?: boolean } = {},
 ): Promise<TestApp> {
   const env = testEnv(options.env);
   const logs = testLogger('app');
   const app = createApp(configFrom(env), {
     logger: logs.logger,
-    agent: options.agent ?? new FakeAgent(),
+    agent: options.agent === 'configured' ? undefined : (options.agent ?? new FakeAgent()),
     metricsDefaults: false,
   });
   await app.start();

@@ -1,0 +1,151 @@
+import { createHash } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
+import type { RedisConnection } from '../redis/connection.js';
+
+/** One exchange of a conversation. */
+export interface Turn {
+  readonly user: string;
+  readonly assistant: string;
+  /** Epoch ms. */
+  readonly at: number;
+}
+
+/** Options of {@link ConversationStore}. */
+export interface ConversationStoreOptions {
+  readonly connection: RedisConnection;
+  /** How long a conversation is kept after its last turn (`CONVERSATION_TTL_SECONDS`). */
+  readonly ttlSeconds: number;
+  /** Approximate tokens of earlier turns returned for the prompt (`CONVERSATION_MAX_TOKENS`). */
+  readonly maxTokens: number;
+  /** Conversations kept in memory while Redis is unreachable (least recently used go first). */
+  readonly memoryMaxEntries: number;
+  /** Turns stored per conversation. Default 40. */
+  readonly maxTurns?: number;
+  /** Longest stored text of one side of a turn, in characters. Default 4000. */
+  readonly maxTurnChars?: number;
+}
+
+/** Approximate tokens of a text: characters / 4, plus a little per message. */
+export function approxTokens(text: string): number {
+  return Math.ceil(text.length / 4) + 4;
+}
+
+/** A long, non-reversible id part for Redis keys (user ids and conversation ids may hold anything). */
+function digest(value: string): string {
+  return createHash('sha256').update(value).digest('hex').slice(0, 32);
+}
+
+function parseTurn(raw: string): Turn | undefined {
+  try {
+    const t = JSON.parse(raw) as Partial<Turn>;
+    return typeof t.user === 'string' && typeof t.assistant === 'string' && typeof t.at === 'number'
+      ? (t as Turn)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A conversation's recent turns, keyed by user AND conversation (`<prefix>conv:<user>:<conv>`, both
+ * hashed), so knowing another user's conversation id reads nothing. A Redis list per conversation
+ * (RPUSH, LTRIM, PEXPIRE in one MULTI) plus a per-user index set for "forget me"; a bounded LRU in
+ * memory while Redis is unreachable. Reads return the newest turns within the token budget.
+ */
+export class ConversationStore {
+  private readonly o: Required<ConversationStoreOptions>;
+  private readonly memory: LRUCache<string, Turn[]>;
+
+  constructor(options: ConversationStoreOptions) {
+    this.o = { maxTurns: 40, maxTurnChars: 4000, ...options };
+    if (!(this.o.ttlSeconds > 0)) throw new RangeError('ttlSeconds must be > 0');
+    if (!(this.o.maxTokens >= 0)) throw new RangeError('maxTokens must be >= 0');
+    this.memory = new LRUCache({ max: this.o.memoryMaxEntries, ttl: this.o.ttlSeconds * 1000 });
+  }
+
+  private keys(userId: string, conversationId?: string) {
+    const user = digest(userId);
+    return {
+      conversation:
+        conversationId === undefined ? '' : this.o.connection.key('conv', user, digest(conversationId)),
+      index: this.o.connection.key('convs', user),
+      memoryPrefix: this.o.connection.key('conv', user, ''),
+    };
+  }
+
+  /** The conversation's newest turns, oldest first, within `maxTokens`. */
+  async recent(userId: string, conversationId: string): Promise<Turn[]> {
+    if (this.o.maxTokens === 0) return [];
+    const { conversation } = this.keys(userId, conversationId);
+    const all = await this.o.connection.withFallback(
+      async (c) =>
+        (await c.lrange(conversation, 0, -1)).map(parseTurn).filter((t): t is Turn => t !== undefined),
+      () => this.memory.get(conversation) ?? [],
+    );
+    const kept: Turn[] = [];
+    let tokens = 0;
+    for (let i = all.length - 1; i >= 0; i--) {
+      const t = all[i] as Turn;
+      tokens += approxTokens(t.user) + approxTokens(t.assistant);
+      if (tokens > this.o.maxTokens) break;
+      kept.push(t);
+    }
+    return kept.reverse();
+  }
+
+  /** Adds a turn and renews the conversation's expiry. */
+  async append(userId: string, conversationId: string, turn: Turn): Promise<void> {
+    const { conversation, index } = this.keys(userId, conversationId);
+    const stored: Turn = {
+      user: turn.user.slice(0, this.o.maxTurnChars),
+      assistant: turn.assistant.slice(0, this.o.maxTurnChars),
+      at: turn.at,
+    };
+    const ttlMs = this.o.ttlSeconds * 1000;
+    await this.o.connection.withFallback(
+      async (c) => {
+        await c
+          .multi()
+          .rpush(conversation, JSON.stringify(stored))
+          .ltrim(conversation, -this.o.maxTurns, -1)
+          .pexpire(conversation, ttlMs)
+          .sadd(index, conversation)
+          .pexpire(index, ttlMs)
+          .exec();
+      },
+      () => {
+        const turns = [...(this.memory.get(conversation) ?? []), stored].slice(-this.o.maxTurns);
+        this.memory.set(conversation, turns);
+      },
+    );
+  }
+
+  /**
+   * Deletes every conversation of the user, in Redis and in memory. `redisReachable` is false when
+   * Redis could not be reached (its copies then expire with their TTL).
+   */
+  async eraseUser(userId: string): Promise<{ deleted: number; redisReachable: boolean }> {
+    const { index, memoryPrefix } = this.keys(userId);
+    let inMemory = 0;
+    for (const key of [...this.memory.keys()]) {
+      if (key.startsWith(memoryPrefix)) {
+        this.memory.delete(key);
+        inMemory++;
+      }
+    }
+    let redisReachable = true;
+    const inRedis = await this.o.connection.withFallback(
+      async (c) => {
+        const members = await c.smembers(index);
+        const n = members.length > 0 ? await c.unlink(...members) : 0;
+        await c.unlink(index);
+        return n;
+      },
+      () => {
+        redisReachable = false;
+        return 0;
+      },
+    );
+    return { deleted: Math.max(inMemory, inRedis), redisReachable };
+  }
+}

@@ -1,0 +1,215 @@
+import { setMaxListeners } from 'node:events';
+import type { Logger } from '../logging/logger.js';
+import { abortReason } from '../upstream/abort.js';
+import type { TurnGate } from './turn-gate.js';
+
+/** Why a run stopped before the model gave its final answer. */
+export type StopReason = 'timeout' | 'max_steps' | 'repeated_calls' | 'token_budget';
+
+/**
+ * Thrown inside a run to stop it: the agent turns it into a plain answer for the user (not an
+ * error response) and counts it (`timeout` as errors_by_type.timeout, the others as `llm`).
+ */
+export class RunStopped extends Error {
+  readonly reason: StopReason;
+  constructor(reason: StopReason, message?: string) {
+    super(message ?? `agent run stopped: ${reason}`);
+    this.name = 'RunStopped';
+    this.reason = reason;
+  }
+}
+
+/** One step of a run (a model call or a tool call): its own signal and deadline. */
+export interface StepScope {
+  /** Aborts when the run aborts or the step's time is up. */
+  readonly signal: AbortSignal;
+  /** Epoch ms: the earlier of the step's and the run's deadline. */
+  readonly deadline: number;
+  /** True once the step's own timer fired (not the run's). */
+  readonly timedOut: boolean;
+  /** Clears the timer and the listener; call in `finally`. */
+  dispose(): void;
+}
+
+/** What a run is made of. */
+export interface AgentRunInit {
+  readonly userId: string;
+  readonly platform: string;
+  readonly conversationId: string;
+  readonly traceId: string;
+  /** The message's logger (made on first use). */
+  readonly logger: () => Logger;
+  /** The caller's signal (client gone, pipeline time budget, shutdown): aborting it fails the run. */
+  readonly parentSignal: AbortSignal;
+  /** The run's own time budget: when it runs out the run stops with a plain answer. */
+  readonly budgetMs: number;
+  /** Longest single step (model call or tool call). */
+  readonly stepTimeoutMs: number;
+  /** Tokens this run may still spend (the user's daily budget left); Infinity when unlimited. */
+  readonly tokenAllowance: number;
+  /** Told each time the model reports usage (the token budget counts it). */
+  readonly onUsage?: (tokens: number) => void;
+  /** Spreads model-call preparation over event-loop turns under bursts (see {@link TurnGate}). */
+  readonly gate?: TurnGate;
+  /** Debug lines are wanted (checked on the service logger, so the message's is not made for nothing). */
+  readonly debug?: boolean;
+  readonly now?: () => number;
+}
+
+function timeoutError(message: string): DOMException {
+  return new DOMException(message, 'TimeoutError');
+}
+
+/**
+ * The state of one agent run, shared by the orchestrator, the subagents and the tools: who the
+ * user is (never taken from model arguments), the run's AbortSignal and deadline, per-step
+ * scopes, token usage, and whether anything user-specific went into the answer. One controller
+ * and one timer per run and per step, always cleared: nothing is left behind when a run ends.
+ */
+export class AgentRun {
+  readonly userId: string;
+  readonly platform: string;
+  readonly conversationId: string;
+  readonly traceId: string;
+  readonly deadline: number;
+  /** Set by tools that read or write the user's own data (memory, reports). */
+  userSpecific = false;
+  /** Tokens the model reported for this run. */
+  tokens = 0;
+  /** Model calls made (orchestrator and subagents). */
+  modelCalls = 0;
+  /** True when debug lines are written. */
+  readonly debug: boolean;
+  private readonly init: AgentRunInit;
+  private readonly controller = new AbortController();
+  private readonly timer: NodeJS.Timeout;
+  private readonly onParentAbort: () => void;
+  private budgetSpent = false;
+
+  constructor(init: AgentRunInit) {
+    this.init = init;
+    this.userId = init.userId;
+    this.platform = init.platform;
+    this.conversationId = init.conversationId;
+    this.traceId = init.traceId;
+    this.debug = init.debug ?? false;
+    const now = init.now ?? Date.now;
+    this.deadline = now() + init.budgetMs;
+    // Parallel tool calls, their upstream limiters and fetches all listen to this signal.
+    setMaxListeners(0, this.controller.signal);
+    this.onParentAbort = () => this.controller.abort(abortReason(init.parentSignal));
+    if (init.parentSignal.aborted) this.onParentAbort();
+    else init.parentSignal.addEventListener('abort', this.onParentAbort, { once: true });
+    this.timer = setTimeout(() => {
+      this.budgetSpent = true;
+      this.controller.abort(timeoutError('the agent run used up its time budget'));
+    }, init.budgetMs);
+  }
+
+  /** Aborts when the caller aborts or the run's time budget is spent. */
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  get logger(): Logger {
+    return this.init.logger();
+  }
+
+  /** True when the run's own time budget ran out (the run answers plainly). */
+  get timedOut(): boolean {
+    return this.budgetSpent;
+  }
+
+  /** True when the caller gave up (the run fails with the caller's reason). */
+  get parentAborted(): boolean {
+    return this.init.parentSignal.aborted;
+  }
+
+  /** Waits for this run's fair share of the event loop before CPU-heavy work (a model call). */
+  fairTurn(): Promise<void> {
+    return this.init.gate?.pass() ?? Promise.resolve();
+  }
+
+  /** Records that the user's own data went into this answer (it is never shared or cached). */
+  markUserSpecific(): void {
+    this.userSpecific = true;
+  }
+
+  /** Counts the tokens one model call reported. */
+  addUsage(tokens: number): void {
+    if (!(tokens > 0)) return;
+    this.tokens += tokens;
+    this.init.onUsage?.(tokens);
+  }
+
+  /**
+   * Called before each model call: throws the caller's abort reason when it gave up, and
+   * {@link RunStopped} when the time budget or the token allowance is spent.
+   */
+  beforeModelCall(): void {
+    if (this.parentAborted) throw abortReason(this.init.parentSignal);
+    if (this.budgetSpent) throw new RunStopped('timeout');
+    if (this.tokens >= this.init.tokenAllowance) throw new RunStopped('token_budget');
+    this.modelCalls++;
+  }
+
+  /**
+   * What to throw when a step failed because of an abort: the caller's reason, {@link RunStopped}
+   * for the run's or the step's time budget; undefined when the failure was not an abort.
+   */
+  abortOutcome(step: StepScope): unknown {
+    return this.stopOutcome() ?? (step.timedOut ? new RunStopped('timeout') : undefined);
+  }
+
+  /**
+   * What to throw when the run itself is over: the caller's abort reason, or {@link RunStopped}
+   * when its time budget ran out; undefined while it may go on.
+   */
+  stopOutcome(): unknown {
+    if (this.parentAborted) return abortReason(this.init.parentSignal);
+    if (this.budgetSpent) return new RunStopped('timeout');
+    return undefined;
+  }
+
+  /** A scope for one step, bounded by `AGENT_STEP_TIMEOUT_MS` and the run's deadline. */
+  step(): StepScope {
+    const run = this.controller.signal;
+    const controller = new AbortController();
+    setMaxListeners(0, controller.signal);
+    let timedOut = false;
+    const onRunAbort = () => controller.abort(run.reason);
+    const now = (this.init.now ?? Date.now)();
+    const ms = Math.max(0, Math.min(this.init.stepTimeoutMs, this.deadline - now));
+    let timer: NodeJS.Timeout | undefined;
+    if (run.aborted) controller.abort(run.reason);
+    else {
+      run.addEventListener('abort', onRunAbort, { once: true });
+      timer = setTimeout(() => {
+        timedOut = true;
+        controller.abort(timeoutError('the step used up its time budget'));
+      }, ms);
+    }
+    return {
+      signal: controller.signal,
+      deadline: now + ms,
+      get timedOut() {
+        return timedOut;
+      },
+      dispose() {
+        clearTimeout(timer);
+        run.removeEventListener('abort', onRunAbort);
+      },
+    };
+  }
+
+  /**
+   * Ends the run: clears its timer and its listener on the caller's signal, and aborts its signal
+   * so that work still going (a parallel tool call beside one that failed the run) stops at once.
+   */
+  dispose(): void {
+    clearTimeout(this.timer);
+    this.init.parentSignal.removeEventListener('abort', this.onParentAbort);
+    if (!this.controller.signal.aborted)
+      this.controller.abort(new DOMException('the agent run ended', 'AbortError'));
+  }
+}
