@@ -41,8 +41,6 @@ export interface HttpDeps {
   readonly rateLimiter: RateLimiter;
   readonly metrics: ServiceMetrics;
   readonly logger: Logger;
-  /** Aborted when the service shuts down (ends open event streams). */
-  readonly shutdownSignal: AbortSignal;
   /** "Forget me" (`DELETE /v1/users/me/memory`). */
   readonly userData?: UserDataEraser;
 }

@@ -1,6 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import { type Cache, cacheKey } from '../cache/cache.js';
-import { SharedFlight } from '../upstream/shared-flight.js';
+import { SharedFlight } from '../core/shared-flight.js';
 
 /** Options of {@link AnswerCache}. */
 export interface AnswerCacheOptions {

@@ -8,7 +8,7 @@ import { hashUserId } from '../core/pipeline.js';
 import type { DataStore } from '../data/data-store.js';
 import type { Logger } from '../logging/logger.js';
 import type { ToolBackends } from '../tools/backends.js';
-import { abortReason } from '../upstream/abort.js';
+import { abortReason } from '../core/abort.js';
 import type { AnswerCache } from './answer-cache.js';
 import type { ConversationStore, Turn } from './conversation-store.js';
 import type { ChatModels } from './model-factory.js';

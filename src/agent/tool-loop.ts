@@ -3,8 +3,9 @@ import type { BaseLanguageModelInput } from '@langchain/core/language_models/bas
 import { type AIMessageChunk, type BaseMessage, ToolMessage } from '@langchain/core/messages';
 import type { Runnable } from '@langchain/core/runnables';
 import { type StructuredToolInterface, ToolInputParsingException } from '@langchain/core/tools';
+import { stableStringify } from '../cache/cache.js';
 import { AppError } from '../core/errors.js';
-import { isAbortError } from '../upstream/abort.js';
+import { isAbortError } from '../core/abort.js';
 import { classifyUpstreamError } from '../upstream/classify.js';
 import { type AgentRun, RunStopped } from './run-context.js';
 import { RUN_KEY } from './tools/agent-tool.js';
@@ -67,16 +68,6 @@ function estimateTokens(messages: readonly BaseMessage[], ai: AIMessageChunk): n
   return Math.ceil(chars / 4);
 }
 
-/** Stable JSON (sorted keys): equal arguments give equal strings, for the repeated-call guard. */
-function stableJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
-  const entries = Object.entries(value as Record<string, unknown>)
-    .filter(([, v]) => v !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableJson(v)}`).join(',')}}`;
-}
-
 /** One model call within the run's and the step's time budget; SDK errors become typed `llm` errors. */
 async function callModel(o: LoopOptions): Promise<AIMessageChunk> {
   await o.run.fairTurn();
@@ -136,7 +127,7 @@ async function runCall(
     const names = [...o.tools.keys()].join(', ');
     return { message: reply(`Error: there is no tool "${call.name}". Available: ${names}`), repeated: false };
   }
-  const key = `${call.name}\u0000${stableJson(call.args)}`;
+  const key = `${call.name}\u0000${stableStringify(call.args)}`;
   if (seen.has(key)) {
     return {
       message: reply(

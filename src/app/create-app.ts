@@ -25,7 +25,6 @@ export function createApp(config: Config, overrides: CoreOverrides = {}): App {
     rateLimiter: core.rateLimiter,
     metrics: core.metrics,
     logger: core.logger,
-    shutdownSignal: core.shutdown.signal,
     userData: core.agentServices.userData,
   });
   const adapters: PlatformAdapter[] = [http];

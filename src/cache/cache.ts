@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
+import { SharedFlight } from '../core/shared-flight.js';
 import type { Logger } from '../logging/logger.js';
 import type { RedisConnection } from '../redis/connection.js';
 import { assertValidPattern, globToRegExp } from './glob.js';
@@ -31,8 +32,8 @@ export function cacheNamespace(keyPrefix: string): string {
   return `${keyPrefix}cache:`;
 }
 
-/** Stable JSON: object keys sorted, so equal inputs hash equally. */
-function stableStringify(value: unknown): string {
+/** Stable JSON: object keys sorted (undefined members dropped), so equal inputs give equal strings. */
+export function stableStringify(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
   if (Array.isArray(value)) return `[${value.map(stableStringify).join(',')}]`;
   const entries = Object.entries(value as Record<string, unknown>)
@@ -85,7 +86,7 @@ export async function scanUnlink(
 export class Cache {
   private readonly options: CacheOptions;
   private readonly memory: LRUCache<string, string>;
-  private readonly inflight = new Map<string, Promise<unknown>>();
+  private readonly flights = new SharedFlight();
   private readonly namespace: string;
 
   constructor(options: CacheOptions) {
@@ -149,29 +150,28 @@ export class Cache {
   }
 
   /**
-   * Read-through: returns the cached value, or runs `loader` once for all concurrent callers
-   * of the same name and caches its result. Loader errors are passed on and never cached.
+   * Read-through: returns the cached value of `name`, or runs `loader` once for all concurrent
+   * callers of the same name and caches its result for `ttlSeconds` (the default TTL when omitted).
+   * Loader errors are passed on and never cached. Each caller may leave through its own `signal`;
+   * the loader's own signal aborts only when every caller has left, and an abandoned load is
+   * forgotten at once, so a later caller starts afresh rather than joining a doomed one.
    */
-  async wrap<T>(
+  wrap<T>(
     name: string,
-    loader: () => Promise<T>,
-    ttlSeconds?: number,
+    loader: (signal: AbortSignal) => Promise<T>,
+    options: { ttlSeconds?: number; signal?: AbortSignal } = {},
   ): Promise<{ value: T; cached: boolean }> {
-    const running = this.inflight.get(name) as Promise<{ value: T; cached: boolean }> | undefined;
-    if (running) return running;
-    const task = (async () => {
-      const hit = await this.get<T>(name);
-      if (hit !== undefined) return { value: hit, cached: true };
-      const value = await loader();
-      if (value !== undefined) await this.set(name, value, ttlSeconds);
-      return { value, cached: false };
-    })();
-    this.inflight.set(name, task);
-    try {
-      return await task;
-    } finally {
-      this.inflight.delete(name);
-    }
+    return this.flights.run(
+      name,
+      async (signal) => {
+        const hit = await this.get<T>(name);
+        if (hit !== undefined) return { value: hit, cached: true };
+        const value = await loader(signal);
+        if (value !== undefined) await this.set(name, value, options.ttlSeconds);
+        return { value, cached: false };
+      },
+      options.signal,
+    );
   }
 
   /**

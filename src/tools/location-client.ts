@@ -2,7 +2,6 @@ import { z } from 'zod';
 import { type Cache, cacheKey } from '../cache/cache.js';
 import type { CallOptions, Upstream } from '../upstream/upstream.js';
 import { UpstreamError } from '../upstream/upstream-error.js';
-import { CachedCalls } from './cached-calls.js';
 import {
   AMENITY_CATEGORY_NAMES,
   type AmenityCategory,
@@ -116,7 +115,6 @@ const MAX_ELEMENTS = 300;
  */
 export class LocationClient {
   private readonly o: LocationClientOptions;
-  private readonly calls: CachedCalls;
 
   constructor(options: LocationClientOptions) {
     if (!(options.cacheTtlSeconds > 0)) throw new RangeError('cacheTtlSeconds must be > 0');
@@ -124,7 +122,6 @@ export class LocationClient {
     new URL(options.nominatimBaseUrl);
     new URL(options.overpassBaseUrl);
     this.o = options;
-    this.calls = new CachedCalls(options.cache, options.cacheTtlSeconds);
   }
 
   /** Places matching a free-text query, best first. */
@@ -207,7 +204,7 @@ export class LocationClient {
     options: CallOptions,
     load: (signal: AbortSignal) => Promise<T>,
   ): Promise<{ value: T; cached: boolean }> {
-    return this.calls.run(name, load, options.signal);
+    return this.o.cache.wrap(name, load, { ttlSeconds: this.o.cacheTtlSeconds, signal: options.signal });
   }
 }
 

@@ -2,7 +2,6 @@ import { z } from 'zod';
 import { type Cache, cacheKey } from '../cache/cache.js';
 import type { CallOptions, Upstream, UpstreamHealth } from '../upstream/upstream.js';
 import { UpstreamError } from '../upstream/upstream-error.js';
-import { CachedCalls } from './cached-calls.js';
 import { normalizeState } from './finance/property-tax.js';
 import { parseInput } from './parse-input.js';
 import { type Listing, simplifyListing } from './realty-listing.js';
@@ -102,18 +101,16 @@ export interface ListingSearchResult {
 /**
  * Realty US (RapidAPI) listing search, for sale and for rent. Results are simplified for the model,
  * cached under `realty_us:` for the configured TTL (errors never cached), and concurrent identical
- * searches make one request ({@link CachedCalls}); requests go through the `realty_us` upstream's
+ * searches make one request (`Cache.wrap`); requests go through the `realty_us` upstream's
  * limiter and retries.
  */
 export class RealtyClient {
   private readonly o: RealtyClientOptions;
-  private readonly calls: CachedCalls;
 
   constructor(options: RealtyClientOptions) {
     if (!(options.cacheTtlSeconds > 0)) throw new RangeError('cacheTtlSeconds must be > 0');
     new URL(options.baseUrl); // throws at construction on a malformed base URL
     this.o = options;
-    this.calls = new CachedCalls(options.cache, options.cacheTtlSeconds);
   }
 
   /** False without `RAPIDAPI_KEY`. */
@@ -175,7 +172,7 @@ export class RealtyClient {
     // Relative to the base, so a base URL with a path (a proxy, a gateway) keeps it.
     const url = new URL(path, this.o.baseUrl.endsWith('/') ? this.o.baseUrl : `${this.o.baseUrl}/`);
     for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v);
-    const { value, cached } = await this.calls.run(
+    const { value, cached } = await this.o.cache.wrap(
       name,
       async (signal) => {
         const headers = {
@@ -190,7 +187,7 @@ export class RealtyClient {
         );
         return toPage(body);
       },
-      options.signal,
+      { ttlSeconds: this.o.cacheTtlSeconds, signal: options.signal },
     );
     return { kind, location, page, resultsPerPage, total: value.total, listings: value.listings, cached };
   }

@@ -1,5 +1,5 @@
+import { isAbortError } from '../core/abort.js';
 import { AppError } from '../core/errors.js';
-import { isAbortError } from './abort.js';
 import {
   kindOfStatus,
   parseRetryAfter,

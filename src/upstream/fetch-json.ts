@@ -1,4 +1,4 @@
-import { abortReason } from './abort.js';
+import { abortReason } from '../core/abort.js';
 import { kindOfStatus, parseRetryAfter, UpstreamError, type UpstreamErrorType } from './upstream-error.js';
 
 /** Options of {@link fetchJson}. */

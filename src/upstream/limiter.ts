@@ -1,8 +1,8 @@
 import Bottleneck from 'bottleneck';
+import { abortReason, raceSignal } from '../core/abort.js';
 import { AppError, OverloadedError } from '../core/errors.js';
 import type { Logger } from '../logging/logger.js';
 import type { RedisConnection } from '../redis/connection.js';
-import { abortReason, raceSignal } from './abort.js';
 import { SharedReservoir } from './reservoir.js';
 
 /** Limits of one upstream (from configuration: `<UPSTREAM>_MAX_CONCURRENT`, `_RESERVOIR`, ...). */

@@ -1,8 +1,8 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { remainingMs, sleep } from '../core/abort.js';
 import { OverloadedError } from '../core/errors.js';
 import type { RedisConnection } from '../redis/connection.js';
-import { remainingMs, sleep } from './abort.js';
 
 /** Options of {@link SharedReservoir}. */
 export interface ReservoirOptions {

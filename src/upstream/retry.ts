@@ -1,4 +1,4 @@
-import { abortReason, remainingMs, sleep } from './abort.js';
+import { abortReason, remainingMs, sleep } from '../core/abort.js';
 import { UpstreamError } from './upstream-error.js';
 
 /** How an upstream call is retried. */

@@ -1,6 +1,6 @@
+import { abortReason } from '../core/abort.js';
 import { AppError, type ErrorType, OverloadedError } from '../core/errors.js';
 import type { Logger } from '../logging/logger.js';
-import { abortReason } from './abort.js';
 import { type FetchJsonOptions, fetchJson } from './fetch-json.js';
 import type { UpstreamLimiter } from './limiter.js';
 import { type RetryPolicy, withRetries } from './retry.js';

@@ -75,6 +75,38 @@ describe('cache against a real Redis', () => {
     expect(runs).toBe(1);
   });
 
+  it('lets one caller leave without aborting the load for the others; the last to leave aborts it', async () => {
+    const name = cacheKey('realty_us', { q: randomUUID() });
+    let loadSignal: AbortSignal | undefined;
+    let release: (v: string) => void = () => undefined;
+    const loader = (signal: AbortSignal) => {
+      loadSignal = signal;
+      return new Promise<string>((resolve) => {
+        release = resolve;
+      });
+    };
+    const leaving = new AbortController();
+    const first = c.cache.wrap(name, loader, { signal: leaving.signal });
+    const second = c.cache.wrap(name, loader);
+    await new Promise((r) => setTimeout(r, 20));
+    leaving.abort(new Error('caller gone'));
+    await expect(first).rejects.toThrow('caller gone');
+    expect(loadSignal?.aborted).toBe(false);
+    release('done');
+    expect(await second).toEqual({ value: 'done', cached: false });
+
+    const other = cacheKey('realty_us', { q: randomUUID() });
+    const alone = new AbortController();
+    const abandoned = c.cache.wrap(other, loader, { signal: alone.signal });
+    await new Promise((r) => setTimeout(r, 20));
+    alone.abort(new Error('nobody waits'));
+    await expect(abandoned).rejects.toThrow('nobody waits');
+    expect(loadSignal?.aborted).toBe(true);
+    // The abandoned load was forgotten: a new caller starts afresh.
+    const fresh = c.cache.wrap(other, async () => 'again');
+    expect(await fresh).toEqual({ value: 'again', cached: false });
+  });
+
   it('never caches a loader error', async () => {
     const name = cacheKey('realty_us', { q: randomUUID() });
     await expect(c.cache.wrap(name, async () => Promise.reject(new Error('upstream 500')))).rejects.toThrow(
