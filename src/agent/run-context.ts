@@ -1,6 +1,6 @@
 import { setMaxListeners } from 'node:events';
-import type { Logger } from '../logging/logger.js';
 import { abortReason } from '../core/abort.js';
+import type { Logger } from '../logging/logger.js';
 import type { TurnGate } from './turn-gate.js';
 
 /** Why a run stopped before the model gave its final answer. */

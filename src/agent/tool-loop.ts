@@ -4,8 +4,8 @@ import { type AIMessageChunk, type BaseMessage, ToolMessage } from '@langchain/c
 import type { Runnable } from '@langchain/core/runnables';
 import { type StructuredToolInterface, ToolInputParsingException } from '@langchain/core/tools';
 import { stableStringify } from '../cache/cache.js';
-import { AppError } from '../core/errors.js';
 import { isAbortError } from '../core/abort.js';
+import { AppError } from '../core/errors.js';
 import { classifyUpstreamError } from '../upstream/classify.js';
 import { type AgentRun, RunStopped } from './run-context.js';
 import { RUN_KEY } from './tools/agent-tool.js';

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { sleep } from '../../src/core/abort.js';
 import { createToolBackends } from '../../src/tools/backends.js';
 import type { RealtyClient } from '../../src/tools/realty-client.js';
-import { sleep } from '../../src/core/abort.js';
 import { RealtyFake } from '../fakes/realty-server.js';
 import { TEST_SECRETS } from '../helpers/secrets.js';
 import { activeHandles, scanKeys, type ToolStack, toolStack } from '../helpers/upstreams.js';

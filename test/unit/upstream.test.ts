@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { AppError, OverloadedError, statusOf, typeOf } from '../../src/core/errors.js';
 import { sleep } from '../../src/core/abort.js';
+import { AppError, OverloadedError, statusOf, typeOf } from '../../src/core/errors.js';
+import { SharedFlight } from '../../src/core/shared-flight.js';
 import { classifyUpstreamError } from '../../src/upstream/classify.js';
 import { UpstreamLimiter } from '../../src/upstream/limiter.js';
 import { SharedReservoir } from '../../src/upstream/reservoir.js';
 import { backoffDelay, type RetryPolicy, withRetries } from '../../src/upstream/retry.js';
-import { SharedFlight } from '../../src/core/shared-flight.js';
 import {
   kindOfStatus,
   parseRetryAfter,
