@@ -4,7 +4,6 @@ import Fastify, {
   type FastifyBaseLogger,
   type FastifyError,
   type FastifyInstance,
-  type FastifyReply,
   type FastifyRequest,
   LogController,
 } from 'fastify';
@@ -20,6 +19,7 @@ import { registerChatRoutes } from './chat-route.js';
 import { registerJsonBody } from './json-body.js';
 import { openApiDocument } from './openapi.js';
 import { problemOf, sendProblem, setRateLimitHeaders } from './problem.js';
+import { lazyRequestLogger } from './request-logger.js';
 import { registerUserDataRoutes } from './user-data-route.js';
 
 declare module 'fastify' {
@@ -72,6 +72,37 @@ function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket): void {
   );
 }
 
+/**
+ * Admits a request to the API under `/v1/` (the OpenAPI document is public): sets its API key,
+ * or answers why it is refused. A callback hook's helper: no promise per request.
+ */
+function authenticate(request: FastifyRequest, keys: ApiKeyRegistry): AppError | undefined {
+  if (!request.url.startsWith(API_PREFIX) || request.url.startsWith('/v1/openapi.json')) return undefined;
+  const query = request.query as Record<string, unknown>;
+  for (const p of CREDENTIAL_QUERY_PARAMS) {
+    if (p in query) {
+      return new AppError(
+        'api_key_in_query',
+        'Send the API key in the Authorization or X-API-Key header, never in the URL',
+      );
+    }
+  }
+  const candidate = presentedKey(request.headers);
+  const key = candidate === undefined ? undefined : keys.find(candidate);
+  if (!key) {
+    return new AppError(
+      'unauthorized',
+      keys.size === 0
+        ? 'This server has no API keys configured (set API_KEYS)'
+        : candidate === undefined
+          ? 'Send an API key as "Authorization: Bearer <key>" or "X-API-Key: <key>"'
+          : 'The API key is not valid',
+    );
+  }
+  request.apiKey = key;
+  return undefined;
+}
+
 /** Maps whatever a route or hook threw to one of our errors. */
 function normalise(err: FastifyError | AppError | Error): AppError {
   if (err instanceof AppError) return err;
@@ -120,6 +151,7 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
       { serializers: { req: (r: FastifyRequest) => ({ method: r.method, path: r.url.split('?')[0] }) } },
     ) as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'req_id' }),
+    childLoggerFactory: lazyRequestLogger,
     bodyLimit: env.HTTP_BODY_LIMIT_BYTES,
     trustProxy: env.HTTP_TRUST_PROXY,
     genReqId: (req) => {
@@ -136,29 +168,9 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
   });
   registerJsonBody(app, env.HTTP_BODY_LIMIT_BYTES, env.HTTP_BODY_TIMEOUT_MS);
 
-  app.addHook('onRequest', async (request, reply) => {
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
-    if (!request.url.startsWith(API_PREFIX) || request.url.startsWith('/v1/openapi.json')) return;
-    const query = request.query as Record<string, unknown>;
-    if (CREDENTIAL_QUERY_PARAMS.some((p) => p in query)) {
-      throw new AppError(
-        'api_key_in_query',
-        'Send the API key in the Authorization or X-API-Key header, never in the URL',
-      );
-    }
-    const candidate = presentedKey(request.headers);
-    const key = candidate === undefined ? undefined : keys.find(candidate);
-    if (!key) {
-      throw new AppError(
-        'unauthorized',
-        keys.size === 0
-          ? 'This server has no API keys configured (set API_KEYS)'
-          : candidate === undefined
-            ? 'Send an API key as "Authorization: Bearer <key>" or "X-API-Key: <key>"'
-            : 'The API key is not valid',
-      );
-    }
-    request.apiKey = key;
+    done(authenticate(request, keys));
   });
 
   // Requests refused before a user is known spend a per-address budget, so every answer carries
@@ -195,24 +207,27 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
     throw new AppError('not_found', `${request.method} ${request.url.split('?')[0]} does not exist`);
   });
 
-  app.addHook('onResponse', async (request: FastifyRequest, reply: FastifyReply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     const seconds = reply.elapsedTime / 1000;
     if (request.problemCode && !request.reachedPipeline) {
       metrics.recordRejected(request.problemCode);
       if (request.url.startsWith('/v1/chat'))
         metrics.recordRequest('http', seconds, typeOf(request.problemCode));
     }
-    request.log.info(
-      {
-        method: request.method,
-        path: request.url.split('?')[0],
-        status: reply.statusCode,
-        code: request.problemCode,
-        duration_ms: Math.round(reply.elapsedTime),
-        key: request.apiKey?.name,
-      },
-      'request',
-    );
+    if ((request.log as Logger).isLevelEnabled('info')) {
+      request.log.info(
+        {
+          method: request.method,
+          path: request.url.split('?')[0],
+          status: reply.statusCode,
+          code: request.problemCode,
+          duration_ms: Math.round(reply.elapsedTime),
+          key: request.apiKey?.name,
+        },
+        'request',
+      );
+    }
+    done();
   });
 
   app.get('/v1/openapi.json', async () => openApiDocument(env.MESSAGE_MAX_CHARS));

@@ -3,6 +3,7 @@ import type { ClaimResult, IdempotencyStore } from '../dedup/idempotency-store.j
 import type { Logger } from '../logging/logger.js';
 import type { ServiceMetrics } from '../metrics/service-metrics.js';
 import type { RateLimiter } from '../rate-limit/rate-limiter.js';
+import { type AbortErrorOf, AgentRun } from './agent-run.js';
 import { AppError, type RateLimitState, toAppError, typeOf } from './errors.js';
 import type { Agent, InboundMessage, Reply } from './message.js';
 
@@ -39,6 +40,7 @@ export interface PipelineOptions {
 }
 
 const IDEMPOTENCY_SCOPE = 'idem';
+const NO_OPTIONS: HandleOptions = {};
 
 /** An idempotency claim under way: sent to the store, or already running in this process. */
 interface PendingClaim {
@@ -63,13 +65,24 @@ class MessageLog {
   private made: Logger | undefined;
   constructor(
     private readonly parent: Logger,
-    private readonly bindings: () => Record<string, unknown>,
+    private readonly traceId: string,
+    private readonly message: InboundMessage,
   ) {}
 
   /** The message's child logger (made now if it was not yet). */
   get logger(): Logger {
-    this.made ??= this.parent.child(this.bindings());
+    this.made ??= this.parent.child({
+      trace_id: this.traceId,
+      platform: this.message.platform,
+      user: hashUserId(this.message.userId),
+      conversation_id: this.message.conversationId,
+    });
     return this.made;
+  }
+
+  /** True when lines at `level` are written. */
+  enabled(level: 'info' | 'warn' | 'error'): boolean {
+    return this.parent.isLevelEnabled(level);
   }
 
   /** Writes one line at `level` when that level is on. */
@@ -90,6 +103,7 @@ export class MessagePipeline {
 
   /** Cancel functions of the runs in flight: shutdown aborts them all through one listener. */
   private readonly active = new Set<(reason: unknown) => void>();
+  private readonly abortErrorOf: AbortErrorOf = (timedOut, reason) => this.abortError(timedOut, reason);
 
   constructor(options: PipelineOptions) {
     this.o = options;
@@ -103,45 +117,38 @@ export class MessagePipeline {
   }
 
   /** Answers one message, or throws an {@link AppError} with a stable code. */
-  async handle(message: InboundMessage, options: HandleOptions = {}): Promise<Reply> {
+  async handle(message: InboundMessage, options: HandleOptions = NO_OPTIONS): Promise<Reply> {
     const started = performance.now();
     const traceId = randomUUID();
-    const log = new MessageLog(options.logger ?? this.o.logger, () => ({
-      trace_id: traceId,
-      platform: message.platform,
-      user: hashUserId(message.userId),
-      conversation_id: message.conversationId,
-    }));
+    const log = new MessageLog(options.logger ?? this.o.logger, traceId, message);
     this.o.metrics.trackInflight(1);
     // The idempotency claim goes to Redis together with the rate-limit check (one round trip of
     // latency instead of two); a claim made for a request that then turns out rate-limited is released.
     const idem = options.idempotencyKey ? this.claimFor(message, options.idempotencyKey) : undefined;
     try {
-      const state = await this.o.rateLimiter
-        .consume({
+      let state: RateLimitState;
+      try {
+        state = await this.o.rateLimiter.consume({
           key: message.userId,
           platform: message.platform,
           tenant: message.tenant,
-        })
-        .catch(async (err: unknown) => {
-          const e = toAppError(err);
-          if ('state' in e) options.onRateLimit?.((e as { state: RateLimitState }).state);
-          if (idem && (await idem.claim)?.status === 'claimed') {
-            await this.o.idempotency.release(IDEMPOTENCY_SCOPE, idem.id);
-          }
-          throw e;
         });
+      } catch (err) {
+        throw await this.refused(err, idem, options);
+      }
       options.onRateLimit?.(state);
       const reply = idem
         ? await this.idempotent(message, idem, traceId, log, options)
         : await this.run(message, traceId, log, options);
       const seconds = (performance.now() - started) / 1000;
       this.o.metrics.recordRequest(message.platform, seconds);
-      log.write(
-        'info',
-        { duration_ms: Math.round(seconds * 1000), cached: reply.cached },
-        'message answered',
-      );
+      if (log.enabled('info')) {
+        log.write(
+          'info',
+          { duration_ms: Math.round(seconds * 1000), cached: reply.cached },
+          'message answered',
+        );
+      }
       return reply;
     } catch (err) {
       const e = toAppError(err);
@@ -161,6 +168,20 @@ export class MessagePipeline {
     } finally {
       this.o.metrics.trackInflight(-1);
     }
+  }
+
+  /** A message the rate limit refused (or could not decide): its claim is given up; the error to answer with. */
+  private async refused(
+    err: unknown,
+    idem: PendingClaim | undefined,
+    options: HandleOptions,
+  ): Promise<AppError> {
+    const e = toAppError(err);
+    if ('state' in e) options.onRateLimit?.((e as { state: RateLimitState }).state);
+    if (idem && (await idem.claim)?.status === 'claimed') {
+      await this.o.idempotency.release(IDEMPOTENCY_SCOPE, idem.id);
+    }
+    return e;
   }
 
   /** Starts the idempotency claim of a message (or finds the same key running in this process). */
@@ -237,10 +258,6 @@ export class MessagePipeline {
     log: MessageLog,
     options: HandleOptions,
   ): Promise<Reply> {
-    // One controller and one cleared timer per message. AbortSignal.timeout() + AbortSignal.any() did the
-    // same but left a timer (AGENT_TIMEOUT_MS long) and WeakRefs behind per message (Node 20): 100k
-    // messages in memory mode grew resident memory by ~370 MB instead of ~60 MB and took twice the time.
-    // Shutdown reaches runs through one listener (see the constructor), not one per message.
     const early = options.signal?.aborted
       ? options.signal
       : this.o.shutdownSignal?.aborted
@@ -248,41 +265,21 @@ export class MessagePipeline {
         : undefined;
     if (early) throw this.abortError(false, early.reason);
 
-    const controller = new AbortController();
-    const signal = controller.signal;
-    let fail: ((err: AppError) => void) | undefined;
-    const aborted = new Promise<never>((_, reject) => {
-      fail = reject;
-    });
-    aborted.catch(() => undefined);
-    const abort = (reason: unknown, timedOut = false) => {
-      if (signal.aborted) return;
-      // Our error first, then the agent's abort listeners: the race settles with it, as it always has.
-      fail?.(this.abortError(timedOut, reason));
-      controller.abort(reason);
-    };
-    this.active.add(abort);
-    options.onCancel?.(abort);
-    const onSourceAbort = () => abort(options.signal?.reason);
-    options.signal?.addEventListener('abort', onSourceAbort, { once: true });
-    const timer = setTimeout(
-      () => abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError'), true),
-      this.o.agentTimeoutMs,
-    );
-    timer.unref();
+    // Shutdown reaches runs through one listener (see the constructor), not one per message.
+    const run = new AgentRun(this.o.agentTimeoutMs, this.abortErrorOf, options.signal);
+    this.active.add(run.abort);
+    options.onCancel?.(run.abort);
     try {
-      // The agent should honour the signal; the race makes sure a misbehaving one cannot hold us past the budget.
-      const answer = await Promise.race([
+      const answer = await run.settle(
         this.o.agent.answer(message, {
-          signal,
+          signal: run.signal,
           traceId,
           get logger() {
             return log.logger;
           },
           onToken: options.onToken,
         }),
-        aborted,
-      ]);
+      );
       return {
         text: answer.text,
         conversationId: message.conversationId,
@@ -290,9 +287,8 @@ export class MessagePipeline {
         cached: answer.cached ?? false,
       };
     } finally {
-      clearTimeout(timer);
-      this.active.delete(abort);
-      options.signal?.removeEventListener('abort', onSourceAbort);
+      run.end();
+      this.active.delete(run.abort);
     }
   }
 

@@ -7,6 +7,8 @@ export type ClaimResult<T> =
   | { readonly status: 'in_progress'; readonly fingerprint: string }
   | { readonly status: 'done'; readonly fingerprint: string; readonly result: T };
 
+const CLAIMED = { status: 'claimed' } as const;
+
 interface StoredRecord<T> {
   readonly state: 'pending' | 'done';
   readonly fp: string;
@@ -35,31 +37,20 @@ export class IdempotencyStore<T = unknown> {
    * Claims `id` for `pendingTtlMs` (how long a crashed claimant may block retries).
    * `fingerprint` identifies the request, so a reused key with another request is detected.
    */
-  async claim(scope: string, id: string, fingerprint: string, pendingTtlMs: number): Promise<ClaimResult<T>> {
+  claim(scope: string, id: string, fingerprint: string, pendingTtlMs: number): Promise<ClaimResult<T>> {
     const key = this.key(scope, id);
     const pending = JSON.stringify({ state: 'pending', fp: fingerprint } satisfies StoredRecord<T>);
-    const existing = await this.connection.withFallback(
-      async (c) => {
-        const ok = await c.set(key, pending, 'PX', pendingTtlMs, 'NX');
-        return ok === 'OK' ? null : ((await c.get(key)) ?? null);
-      },
-      () => {
-        const found = this.memory.get(key);
-        if (found !== undefined) return found;
-        this.memory.set(key, pending, { ttl: pendingTtlMs });
-        return null;
-      },
-    );
-    if (existing === null) return { status: 'claimed' };
-    let record: StoredRecord<T>;
-    try {
-      record = JSON.parse(existing) as StoredRecord<T>;
-    } catch {
-      return { status: 'in_progress', fingerprint: '' };
-    }
-    if (record.state === 'done')
-      return { status: 'done', fingerprint: record.fp, result: record.result as T };
-    return { status: 'in_progress', fingerprint: record.fp };
+    return this.connection
+      .withFallback(
+        (c) => c.set(key, pending, 'PX', pendingTtlMs, 'NX').then((ok) => (ok === 'OK' ? null : c.get(key))),
+        () => {
+          const found = this.memory.get(key);
+          if (found !== undefined) return found;
+          this.memory.set(key, pending, { ttl: pendingTtlMs });
+          return null;
+        },
+      )
+      .then(claimResultOf<T>);
   }
 
   /** Reads a record without claiming it. */
@@ -81,14 +72,14 @@ export class IdempotencyStore<T = unknown> {
   }
 
   /** Stores the result of a claimed id for `ttlMs`. */
-  async complete(scope: string, id: string, fingerprint: string, result: T, ttlMs: number): Promise<void> {
+  complete(scope: string, id: string, fingerprint: string, result: T, ttlMs: number): Promise<void> {
     const key = this.key(scope, id);
     const raw = JSON.stringify({ state: 'done', fp: fingerprint, result } satisfies StoredRecord<T>);
-    await this.connection.withFallback(
-      async (c) => {
-        await c.set(key, raw, 'PX', ttlMs);
-        this.memory.delete(key); // a pending claim made while Redis was down
-      },
+    return this.connection.withFallback(
+      (c) =>
+        c.set(key, raw, 'PX', ttlMs).then(() => {
+          this.memory.delete(key); // a pending claim made while Redis was down
+        }),
       () => {
         this.memory.set(key, raw, { ttl: ttlMs });
       },
@@ -106,4 +97,17 @@ export class IdempotencyStore<T = unknown> {
       () => undefined,
     );
   }
+}
+
+/** What a claim found, from the record already stored under its key (null: none, the claim is ours). */
+function claimResultOf<T>(existing: string | null): ClaimResult<T> {
+  if (existing === null) return CLAIMED;
+  let record: StoredRecord<T>;
+  try {
+    record = JSON.parse(existing) as StoredRecord<T>;
+  } catch {
+    return { status: 'in_progress', fingerprint: '' };
+  }
+  if (record.state === 'done') return { status: 'done', fingerprint: record.fp, result: record.result as T };
+  return { status: 'in_progress', fingerprint: record.fp };
 }

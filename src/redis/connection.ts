@@ -88,22 +88,33 @@ export class RedisConnection {
   /**
    * Runs `op` against Redis when it is reachable, else (or when the command fails) `fallback`.
    * This is the single mechanism behind degraded mode for cache, rate limits and de-duplication.
+   * A plain promise chain rather than an async function: it runs several times per message.
    */
-  async withFallback<T>(op: (client: Redis) => Promise<T>, fallback: () => T | Promise<T>): Promise<T> {
-    if (!this.connected) return fallback();
+  withFallback<T>(op: (client: Redis) => Promise<T>, fallback: () => T | Promise<T>): Promise<T> {
+    if (!this.connected) return settle(fallback);
+    let pending: Promise<T>;
     try {
       this.coalesceWrites();
-      const result = await op(this.client);
-      this.consecutiveTimeouts = 0;
-      return result;
+      pending = op(this.client);
     } catch (err) {
-      // Whatever went wrong, the caller still gets an answer: degraded beats failed.
-      this.options.onCommandError?.(err);
-      this.noteTimeout(err);
-      const level = isRedisFailure(err) ? 'debug' : 'warn';
-      this.logger[level]({ err: { message: (err as Error)?.message } }, 'redis command failed; using memory');
-      return fallback();
+      return settle(() => this.recover(err, fallback));
     }
+    return pending.then(this.answered, (err: unknown) => this.recover(err, fallback));
+  }
+
+  /** A command answered: the run of timeouts (if any) is over. */
+  private readonly answered = <T>(result: T): T => {
+    this.consecutiveTimeouts = 0;
+    return result;
+  };
+
+  /** A command failed: whatever went wrong, the caller still gets an answer; degraded beats failed. */
+  private recover<T>(err: unknown, fallback: () => T | Promise<T>): T | Promise<T> {
+    this.options.onCommandError?.(err);
+    this.noteTimeout(err);
+    const level = isRedisFailure(err) ? 'debug' : 'warn';
+    this.logger[level]({ err: { message: (err as Error)?.message } }, 'redis command failed; using memory');
+    return fallback();
   }
 
   /**
@@ -202,6 +213,15 @@ export class RedisConnection {
       this.announceMemoryMode();
     }
     this.options.onModeChange?.(mode);
+  }
+}
+
+/** The promise of `f()`: its value, or its synchronous throw as a rejection. */
+function settle<T>(f: () => T | Promise<T>): Promise<T> {
+  try {
+    return Promise.resolve(f());
+  } catch (err) {
+    return Promise.reject(err);
   }
 }
 
