@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
+import { withMemberIndex } from './gzip-index.js';
 
 const gzipAsync = promisify(gzip);
 
@@ -22,7 +23,8 @@ export interface ParallelGzipOptions {
  * block is compressed on the thread pool into its own gzip member, and the members are written in
  * order. A sequence of members is one valid gzip file (RFC 1952 section 2.2): gzip, GNU tar,
  * Python and Node all read it as the concatenation of the blocks. The cost is a few bytes per
- * block and a compression dictionary that restarts every block.
+ * block and a compression dictionary that restarts every block. Each member records its own length
+ * (see gzip-index.ts), so a restore can inflate several members at once too.
  */
 export class ParallelGzip {
   private readonly level: number;
@@ -66,7 +68,7 @@ export class ParallelGzip {
       this.block.length === 1 ? (this.block[0] as Buffer) : Buffer.concat(this.block, this.blockSize);
     this.block = [];
     this.blockSize = 0;
-    const job = gzipAsync(input, { level: this.level });
+    const job = gzipAsync(input, { level: this.level }).then(withMemberIndex);
     job.catch(() => undefined); // awaited in order below; avoid an unhandled rejection meanwhile
     this.inflight.push(job);
     while (this.inflight.length >= this.parallel)

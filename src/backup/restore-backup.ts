@@ -125,8 +125,9 @@ export async function restoreBackup(o: RestoreOptions): Promise<RestoreResult> {
       let verified: Awaited<ReturnType<typeof verifyArchive>>;
       try {
         verified = await verifyArchive(o.archive, o.limits, writer);
+        await writer.finish();
       } finally {
-        writer.abort();
+        await writer.close();
       }
       const sync = await writer.sync();
       const preRestore = await createBackup({

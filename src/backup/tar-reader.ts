@@ -13,16 +13,24 @@ export interface ReadLimits {
   readonly maxEntries?: number;
 }
 
-/** Receives a file's content while the archive is read (e.g. writes it into a staging folder). */
+/**
+ * Receives a file's content while the archive is read (e.g. writes it into a staging folder).
+ * A chunk is only valid during the call: keep a copy, not the buffer.
+ */
 export interface FileSink {
-  write(chunk: Buffer): void | Promise<void>;
-  end(): void | Promise<void>;
+  write(chunk: Buffer): void;
+  end(): void;
 }
 
-/** Told about each folder and file as it is read. */
+/**
+ * Told about each folder and file as it is read. The calls are synchronous; a handler that hands
+ * work elsewhere applies backpressure through {@link EntryHandler.ready}, awaited between chunks.
+ */
 export interface EntryHandler {
-  directory(path: string): void | Promise<void>;
-  file(path: string, size: number): FileSink | Promise<FileSink>;
+  directory(path: string): void;
+  file(path: string, size: number): FileSink;
+  /** Resolves when the handler can take more (undefined: at once). */
+  ready?(): Promise<void> | undefined;
 }
 
 /** A file as found in the archive. */
@@ -88,8 +96,8 @@ export class TarReader {
     this.maxEntries = limits.maxEntries ?? 1_000_000;
   }
 
-  /** Consumes the next piece of tar data. */
-  async write(chunk: Buffer): Promise<void> {
+  /** Consumes the next piece of tar data (synchronously, handler calls included). */
+  write(chunk: Buffer): void {
     this.bytes += chunk.length;
     if (this.bytes > this.limits.maxTotalBytes + METADATA_ALLOWANCE) {
       throw invalid(
@@ -109,14 +117,14 @@ export class TarReader {
           this.held = Buffer.from(data.subarray(off));
           return;
         }
-        await this.header(data.subarray(off, off + BLOCK), this.bytes - (data.length - off));
+        this.header(data, off, this.bytes - (data.length - off));
         off += BLOCK;
       } else if (this.state === 'body') {
         const n = Math.min(this.remaining, avail);
-        await this.body(data.subarray(off, off + n));
+        this.body(data.subarray(off, off + n));
         off += n;
         this.remaining -= n;
-        if (this.remaining === 0) await this.finishEntry();
+        if (this.remaining === 0) this.finishEntry();
       } else if (this.state === 'pad') {
         const n = Math.min(this.pad, avail);
         off += n;
@@ -142,8 +150,9 @@ export class TarReader {
     throw invalid('the archive is truncated: it ends before the end-of-archive marker');
   }
 
-  private async header(block: Buffer, position: number): Promise<void> {
-    if (isZero(block)) {
+  /** The 512-byte header at `data[off]`, found at byte `position` of the tar data. */
+  private header(data: Buffer, off: number, position: number): void {
+    if (isZero(data, off, off + BLOCK)) {
       this.zeroBlocks++;
       if (this.zeroBlocks === 2) this.state = 'eof';
       return;
@@ -152,7 +161,7 @@ export class TarReader {
       throw invalid(`a lone zero block before byte ${position}: the archive is corrupt`);
     let h: tar.Header;
     try {
-      h = new tar.Header(block, 0, this.ex, this.gex);
+      h = new tar.Header(data, off, this.ex, this.gex);
     } catch {
       throw invalid(`unreadable tar header at byte ${position}: the archive is corrupt`);
     }
@@ -170,7 +179,8 @@ export class TarReader {
         throw invalid(`a ${type} record of ${size} bytes (at most ${MAX_META_BYTES})`);
       if (++this.metaInARow > MAX_META_IN_A_ROW) throw invalid('too many extended headers in a row');
       this.current = { kind: 'meta', type, chunks: [] };
-      return this.begin(size);
+      this.begin(size);
+      return;
     }
     this.metaInARow = 0;
     this.ex = undefined;
@@ -189,14 +199,16 @@ export class TarReader {
     this.seen.add(check.path);
     if (isDir) {
       this.directories.push(check.path);
-      await this.handler?.directory(check.path);
-      return this.begin(0);
+      this.handler?.directory(check.path);
+      this.begin(0);
+      return;
     }
     if (check.path === MANIFEST_NAME) {
       if (size > MAX_MANIFEST_BYTES)
         throw invalid(`manifest.json declares ${size} bytes (at most ${MAX_MANIFEST_BYTES})`);
       this.current = { kind: 'manifest', chunks: [] };
-      return this.begin(size);
+      this.begin(size);
+      return;
     }
     if (size > this.limits.maxFileBytes) {
       throw invalid(
@@ -209,28 +221,28 @@ export class TarReader {
         `the files add up to more than ${this.limits.maxTotalBytes} bytes (BACKUP_MAX_TOTAL_BYTES)`,
       );
     }
-    const sink = this.handler ? await this.handler.file(check.path, size) : undefined;
+    const sink = this.handler?.file(check.path, size);
     this.current = { kind: 'file', path: check.path, size, hash: createHash('sha256'), sink };
-    return this.begin(size);
+    this.begin(size);
   }
 
-  private async begin(size: number): Promise<void> {
+  private begin(size: number): void {
     this.remaining = size;
     this.pad = (BLOCK - (size % BLOCK)) % BLOCK;
     if (size > 0) this.state = 'body';
-    else await this.finishEntry();
+    else this.finishEntry();
   }
 
-  private async body(piece: Buffer): Promise<void> {
+  private body(piece: Buffer): void {
     const c = this.current;
     if (!c) return;
     if (c.kind === 'file') {
       c.hash.update(piece);
-      if (c.sink) await c.sink.write(piece);
-    } else c.chunks.push(piece);
+      c.sink?.write(piece);
+    } else c.chunks.push(Buffer.from(piece)); // a copy: the chunk is the caller's
   }
 
-  private async finishEntry(): Promise<void> {
+  private finishEntry(): void {
     const c = this.current;
     this.current = undefined;
     this.state = this.pad > 0 ? 'pad' : 'header';
@@ -238,7 +250,7 @@ export class TarReader {
     if (!c) return;
     if (c.kind === 'file') {
       this.files.set(c.path, { size: c.size, sha256: c.hash.digest('hex') });
-      await c.sink?.end();
+      c.sink?.end();
     } else if (c.kind === 'manifest') {
       this.manifestText = Buffer.concat(c.chunks).toString('utf8');
     } else {

@@ -1,12 +1,9 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
-import { Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { createGunzip, type ZlibOptions } from 'node:zlib';
 import { AppError } from '../core/errors.js';
 import { shown } from './entry-path.js';
 import { type Manifest, parseManifest } from './manifest.js';
+import { gunzipFile } from './parallel-gunzip.js';
 import { type EntryHandler, type ReadLimits, TarReader } from './tar-reader.js';
 
 /** A verified archive. */
@@ -63,39 +60,16 @@ async function readArchive(path: string, limits: ReadLimits, handler?: EntryHand
   const sizeBytes = await checkArchiveFile(path);
   const reader = new TarReader(limits, handler);
   const fileHash = createHash('sha256');
-  const tap = new Transform({
-    transform(chunk: Buffer, _enc, done) {
-      fileHash.update(chunk);
-      done(null, chunk);
-    },
-  });
-  // What the consumer saw (its own refusal, or the error that ended the stream it read).
-  let refusal: unknown;
   try {
-    await pipeline(
-      createReadStream(path, { highWaterMark: 1024 * 1024 }),
-      tap,
-      // A deep output buffer lets inflation run ahead on the thread pool while entries are processed.
-      createGunzip({ chunkSize: 512 * 1024, readableHighWaterMark: 8 * 1024 * 1024 } as ZlibOptions),
-      async (source: AsyncIterable<Buffer>) => {
-        try {
-          for await (const chunk of source) await reader.write(chunk);
-        } catch (err) {
-          refusal = err;
-          throw err;
-        }
-      },
-    );
+    for await (const chunk of gunzipFile(path, fileHash)) {
+      reader.write(chunk);
+      await handler?.ready?.();
+    }
   } catch (err) {
-    // Which error surfaces (ours, zlib's, or an abort of the other streams) depends on timing.
-    const seen = [refusal, err] as Array<NodeJS.ErrnoException | undefined>;
-    const own = seen.find((e) => e instanceof AppError);
-    if (own) throw own;
-    const zlib = seen.find((e) => typeof e?.code === 'string' && e.code.startsWith('Z_'));
-    if (zlib?.code === 'Z_BUF_ERROR') throw invalid('the archive is truncated: its gzip data ends early');
-    if (zlib)
-      throw invalid(`the archive's gzip data is corrupt (${zlib.message}): a damaged or altered file`);
-    throw seen.find((e) => e !== undefined && e.name !== 'AbortError') ?? err;
+    const e = err as NodeJS.ErrnoException;
+    if (e instanceof AppError || !e.code?.startsWith('Z_')) throw err;
+    if (e.code === 'Z_BUF_ERROR') throw invalid('the archive is truncated: its gzip data ends early');
+    throw invalid(`the archive's gzip data is corrupt (${e.message}): a damaged or altered file`);
   }
   reader.finish();
   return { reader, sizeBytes, sha256: fileHash.digest('hex') };

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBackup } from '../../src/backup/create-backup.js';
+import { withMemberIndex } from '../../src/backup/gzip-index.js';
 import { restoreBackup } from '../../src/backup/restore-backup.js';
 import { verifyArchive } from '../../src/backup/verify-backup.js';
 import { AppError } from '../../src/core/errors.js';
@@ -60,6 +61,21 @@ function gnuArchive(name: string, make: (root: string) => void, args: (root: str
 
 function gunzipTar(gz: Buffer): Buffer {
   return spawnSync('gzip', ['-dc'], { input: gz, maxBuffer: 64 * 1024 * 1024 }).stdout;
+}
+
+/** Tar data as our archives hold it: gzip members of `block` bytes, each recording its length. */
+function indexedGzip(tar: Buffer, block = 1024): Buffer {
+  const members: Buffer[] = [];
+  for (let o = 0; o < tar.length; o += block)
+    members.push(withMemberIndex(gzipSync(tar.subarray(o, o + block))));
+  return Buffer.concat(members);
+}
+
+/** A copy of `gz` whose first member records `length` (offset 16: see gzip-index.ts). */
+function recordingLength(gz: Buffer, length: (actual: number) => number): Buffer {
+  const copy = Buffer.from(gz);
+  copy.writeUInt32LE(length(copy.readUInt32LE(16)), 16);
+  return copy;
 }
 
 /** A fresh live data folder for one case (so CLI cases can run side by side). */
@@ -267,6 +283,47 @@ const CASES: Case[] = [
     name: 'a tar without its end-of-archive marker',
     message: /truncated/,
     build: () => put('no-eof.tar.gz', archiveOf(GOOD, { endMarker: false })),
+  },
+  {
+    name: 'a member index recording too short a length',
+    message: /gzip data is corrupt/,
+    build: () =>
+      put(
+        'index-short.tar.gz',
+        recordingLength(indexedGzip(gunzipTar(archiveOf(GOOD))), (n) => n - 40),
+      ),
+  },
+  {
+    name: 'a member index recording too long a length',
+    message: /gzip data is corrupt/,
+    build: () =>
+      put(
+        'index-long.tar.gz',
+        recordingLength(indexedGzip(gunzipTar(archiveOf(GOOD))), (n) => n + 40),
+      ),
+  },
+  {
+    name: 'a member index recording an impossible length',
+    message: /impossible length/,
+    build: () =>
+      put(
+        'index-huge.tar.gz',
+        recordingLength(indexedGzip(gunzipTar(archiveOf(GOOD))), () => 0xfffffff0),
+      ),
+  },
+  {
+    name: 'a gzip bomb: one indexed member expanding past its bound',
+    message: /a gzip member expands to more than/,
+    build: () => put('bomb-member.tar.gz', withMemberIndex(gzipSync(Buffer.alloc(17 * 1024 * 1024)))),
+  },
+  {
+    name: 'data hidden after zero padding',
+    message: /data after the end of its gzip data/,
+    build: () =>
+      put(
+        'padded-hidden.tar.gz',
+        Buffer.concat([indexedGzip(gunzipTar(archiveOf(GOOD))), Buffer.alloc(600), Buffer.from('hidden')]),
+      ),
   },
 ];
 
