@@ -30,6 +30,21 @@ export function approxTokens(text: string): number {
   return Math.ceil(text.length / 4) + 4;
 }
 
+/**
+ * Appends a turn (ARGV[1]), keeps the newest ARGV[2] turns, renews the conversation's expiry
+ * (ARGV[3] ms) and indexes it under the user (KEYS[2]) for "forget me": one command and one
+ * round trip per message instead of a seven-command MULTI.
+ */
+const APPEND_SCRIPT = `
+redis.call('RPUSH', KEYS[1], ARGV[1])
+redis.call('LTRIM', KEYS[1], -tonumber(ARGV[2]), -1)
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+redis.call('SADD', KEYS[2], KEYS[1])
+redis.call('PEXPIRE', KEYS[2], ARGV[3])
+return 1
+`;
+const APPEND_SHA = createHash('sha1').update(APPEND_SCRIPT).digest('hex');
+
 /** A long, non-reversible id part for Redis keys (user ids and conversation ids may hold anything). */
 function digest(value: string): string {
   return createHash('sha256').update(value).digest('hex').slice(0, 32);
@@ -49,7 +64,7 @@ function parseTurn(raw: string): Turn | undefined {
 /**
  * A conversation's recent turns, keyed by user AND conversation (`<prefix>conv:<user>:<conv>`, both
  * hashed), so knowing another user's conversation id reads nothing. A Redis list per conversation
- * (RPUSH, LTRIM, PEXPIRE in one MULTI) plus a per-user index set for "forget me"; a bounded LRU in
+ * (RPUSH, LTRIM, PEXPIRE in one script) plus a per-user index set for "forget me"; a bounded LRU in
  * memory while Redis is unreachable. Reads return the newest turns within the token budget.
  */
 export class ConversationStore {
@@ -104,14 +119,13 @@ export class ConversationStore {
     const ttlMs = this.o.ttlSeconds * 1000;
     await this.o.connection.withFallback(
       async (c) => {
-        await c
-          .multi()
-          .rpush(conversation, JSON.stringify(stored))
-          .ltrim(conversation, -this.o.maxTurns, -1)
-          .pexpire(conversation, ttlMs)
-          .sadd(index, conversation)
-          .pexpire(index, ttlMs)
-          .exec();
+        const args = [2, conversation, index, JSON.stringify(stored), this.o.maxTurns, ttlMs] as const;
+        try {
+          await c.evalsha(APPEND_SHA, ...args);
+        } catch (err) {
+          if (!(err instanceof Error) || !err.message.includes('NOSCRIPT')) throw err;
+          await c.eval(APPEND_SCRIPT, ...args);
+        }
       },
       () => {
         const turns = [...(this.memory.get(conversation) ?? []), stored].slice(-this.o.maxTurns);

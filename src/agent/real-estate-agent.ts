@@ -12,13 +12,14 @@ import type { ToolBackends } from '../tools/backends.js';
 import type { AnswerCache } from './answer-cache.js';
 import type { ConversationStore, Turn } from './conversation-store.js';
 import type { ChatModels } from './model-factory.js';
-import { orchestratorPrompt } from './prompts.js';
+import { orchestratorPrompts } from './prompts.js';
 import { AgentRun, RunStopped, type StopReason } from './run-context.js';
 import { buildSubagents, delegateTool } from './subagents.js';
 import type { TokenBudget } from './token-budget.js';
 import { type BoundModel, runToolLoop } from './tool-loop.js';
 import { financeTools } from './tools/finance-tools.js';
 import { locationTools } from './tools/location-tools.js';
+import { marketTools } from './tools/market-tools.js';
 import { memoryTools } from './tools/memory-tools.js';
 import { propertyTools } from './tools/property-tools.js';
 import { reportTools } from './tools/report-tools.js';
@@ -88,32 +89,37 @@ const STOP_METRIC: Record<StopReason, ErrorType> = {
 };
 
 /**
- * The real-estate agent: an orchestrator on LangChain tool calling that delegates to four
- * subagents (property research, financial analysis, location analysis, report writing) and keeps
- * facts about the user. Per message: the daily token budget is checked, the user's memory and the
- * conversation's recent turns go into the prompt, and the run is bounded by steps, time and
- * tokens. A question asked with no memory and no history may reuse (or join) another run's answer
- * when nothing user-specific went into it. With LangSmith on, the run's root trace id is the
- * pipeline's trace id.
+ * The real-estate agent: an orchestrator on LangChain tool calling that delegates to subagents
+ * (property research, financial analysis, location analysis, report writing, and market trends
+ * when a web-search key is configured) and keeps facts about the user. Per message: the daily
+ * token budget is checked, the user's memory and the conversation's recent turns go into the
+ * prompt, and the run is bounded by steps, time and tokens. A question asked with no memory and
+ * no history may reuse (or join) another run's answer when nothing user-specific went into it.
+ * With LangSmith on, the run's root trace id is the pipeline's trace id.
  */
 export class RealEstateAgent implements Agent {
   private readonly o: RealEstateAgentOptions;
   private readonly orchestrator: BoundModel;
   private readonly orchestratorTools: ReadonlyMap<string, StructuredToolInterface>;
+  private readonly systemPrompt: (memoryLines: string) => string;
   private readonly gate: TurnGate;
 
   constructor(options: RealEstateAgentOptions) {
     this.o = options;
     this.gate = options.gate ?? new TurnGate();
+    const { realty, location, market } = options.backends;
     const subagents = buildSubagents(options.models.subagent, {
-      property_research: propertyTools(options.backends.realty),
+      property_research: propertyTools(realty),
       financial_analysis: financeTools(),
-      location_analysis: locationTools(options.backends.location),
+      location_analysis: locationTools(location),
       report_writer: reportTools(options.data),
+      // Only with a web-search key: otherwise neither the delegate tool nor the prompt names it.
+      ...(market.configured ? { market_trends: marketTools(market) } : {}),
     });
     const tools = [delegateTool(subagents, options.limits.maxSteps), ...memoryTools(options.memory)];
     this.orchestrator = options.models.orchestrator.bindTools(tools) as BoundModel;
     this.orchestratorTools = new Map(tools.map((t) => [t.name, t]));
+    this.systemPrompt = orchestratorPrompts([...subagents.keys()]);
   }
 
   private get debug(): boolean {
@@ -129,7 +135,9 @@ export class RealEstateAgent implements Agent {
     if (context.signal.aborted) throw abortReason(context.signal);
     await this.gate.pass();
     const key = this.o.answers.keyFor(message.text);
-    // All at once: the budget, what is personal, and (speculatively) a stored answer.
+    // All at once: the budget, what is personal, and (speculatively) a stored answer. The memory
+    // file is read every time, not cached here: instances may share DATA_DIR, and a fact remembered
+    // or forgotten ("forget me") through another instance must count from the next message on.
     const [allowance, facts, turns, stored] = await Promise.all([
       this.o.budget.remaining(message.userId),
       this.o.memory.facts(message.userId),
@@ -228,7 +236,7 @@ export class RealEstateAgent implements Agent {
         ),
     });
     if (facts.length > 0 || turns.length > 0) run.markUserSpecific();
-    const messages: BaseMessage[] = [new SystemMessage(orchestratorPrompt(this.o.memory.render(facts)))];
+    const messages: BaseMessage[] = [new SystemMessage(this.systemPrompt(this.o.memory.render(facts)))];
     for (const t of turns) messages.push(new HumanMessage(t.user), new AIMessage(t.assistant));
     messages.push(new HumanMessage(message.text));
     try {

@@ -56,6 +56,8 @@ export interface AgentRunInit {
   readonly now?: () => number;
 }
 
+const noop = (): void => undefined;
+
 function timeoutError(message: string): DOMException {
   return new DOMException(message, 'TimeoutError');
 }
@@ -84,7 +86,8 @@ export class AgentRun {
   private readonly controller = new AbortController();
   private readonly timer: NodeJS.Timeout;
   private readonly onParentAbort: () => void;
-  private budgetSpent = false;
+  /** The run's time is up: its budget ran out, or a model call used up its step time. */
+  private timeUp = false;
 
   constructor(init: AgentRunInit) {
     this.init = init;
@@ -100,10 +103,7 @@ export class AgentRun {
     this.onParentAbort = () => this.controller.abort(abortReason(init.parentSignal));
     if (init.parentSignal.aborted) this.onParentAbort();
     else init.parentSignal.addEventListener('abort', this.onParentAbort, { once: true });
-    this.timer = setTimeout(() => {
-      this.budgetSpent = true;
-      this.controller.abort(timeoutError('the agent run used up its time budget'));
-    }, init.budgetMs);
+    this.timer = setTimeout(() => this.stopForTime('the agent run used up its time budget'), init.budgetMs);
   }
 
   /** Aborts when the caller aborts or the run's time budget is spent. */
@@ -115,9 +115,12 @@ export class AgentRun {
     return this.init.logger();
   }
 
-  /** True when the run's own time budget ran out (the run answers plainly). */
+  /**
+   * True when the run's time is up (the run answers plainly): its own budget ran out, or a model
+   * call ran out of step time, which ends the run as well.
+   */
   get timedOut(): boolean {
-    return this.budgetSpent;
+    return this.timeUp;
   }
 
   /** True when the caller gave up (the run fails with the caller's reason). */
@@ -148,7 +151,7 @@ export class AgentRun {
    */
   beforeModelCall(): void {
     if (this.parentAborted) throw abortReason(this.init.parentSignal);
-    if (this.budgetSpent) throw new RunStopped('timeout');
+    if (this.timeUp) throw new RunStopped('timeout');
     if (this.tokens >= this.init.tokenAllowance) throw new RunStopped('token_budget');
     this.modelCalls++;
   }
@@ -167,8 +170,37 @@ export class AgentRun {
    */
   stopOutcome(): unknown {
     if (this.parentAborted) return abortReason(this.init.parentSignal);
-    if (this.budgetSpent) return new RunStopped('timeout');
+    if (this.timeUp) return new RunStopped('timeout');
     return undefined;
+  }
+
+  /**
+   * The scope of one model call: the run's own signal, and a timer when the step's time
+   * (`AGENT_STEP_TIMEOUT_MS`) ends before the run's deadline. A model call that runs out of time
+   * ends the whole run (see the agent), so the timer stops the run rather than a signal of the
+   * step's own: no controller or listener per model call.
+   */
+  modelStep(): StepScope {
+    const now = (this.init.now ?? Date.now)();
+    const left = this.deadline - now;
+    const signal = this.controller.signal;
+    if (this.init.stepTimeoutMs >= left || signal.aborted)
+      return { signal, deadline: this.deadline, timedOut: false, dispose: noop };
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      this.stopForTime('the step used up its time budget');
+    }, this.init.stepTimeoutMs);
+    return {
+      signal,
+      deadline: now + this.init.stepTimeoutMs,
+      get timedOut() {
+        return timedOut;
+      },
+      dispose() {
+        clearTimeout(timer);
+      },
+    };
   }
 
   /** A scope for one step, bounded by `AGENT_STEP_TIMEOUT_MS` and the run's deadline. */
@@ -200,6 +232,12 @@ export class AgentRun {
         run.removeEventListener('abort', onRunAbort);
       },
     };
+  }
+
+  private stopForTime(message: string): void {
+    if (this.controller.signal.aborted) return;
+    this.timeUp = true;
+    this.controller.abort(timeoutError(message));
   }
 
   /**

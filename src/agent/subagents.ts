@@ -13,14 +13,18 @@ export interface Subagent {
   readonly tools: ReadonlyMap<string, StructuredToolInterface>;
 }
 
-/** Builds the subagents from their tool sets; tools are bound to the (subagent) model once. */
+/**
+ * Builds the subagents that have a tool set (in {@link SUBAGENT_NAMES} order; one without is not
+ * offered at all); tools are bound to the (subagent) model once.
+ */
 export function buildSubagents(
   model: ToolCallingModel,
-  toolsets: Record<SubagentName, StructuredToolInterface[]>,
+  toolsets: Partial<Record<SubagentName, StructuredToolInterface[]>>,
 ): Map<SubagentName, Subagent> {
   const out = new Map<SubagentName, Subagent>();
   for (const name of SUBAGENT_NAMES) {
     const tools = toolsets[name];
+    if (!tools) continue;
     out.set(name, {
       name,
       model: model.bindTools(tools) as BoundModel,
@@ -38,15 +42,18 @@ const STOPPED: Record<'max_steps' | 'repeated_calls', string> = {
 /**
  * The orchestrator's only way to the domain tools: `delegate` runs a subagent's own tool loop
  * (same run, signal and budgets; the subagent's model calls and tool calls nest under this call
- * in the trace) and returns its answer as the tool's result.
+ * in the trace) and returns its answer as the tool's result. Its description and its `assistant`
+ * enum name only the subagents given.
  */
 export function delegateTool(subagents: ReadonlyMap<SubagentName, Subagent>, maxSteps: number) {
-  const list = SUBAGENT_NAMES.map((n) => `${n} (${SUBAGENT_PROMPTS[n].summary})`).join('; ');
+  const names = [...subagents.keys()];
+  if (names.length === 0) throw new RangeError('delegateTool needs at least one subagent');
+  const list = names.map((n) => `${n} (${SUBAGENT_PROMPTS[n].summary})`).join('; ');
   return agentTool({
     name: 'delegate',
     description: `Hand a task to a specialist assistant and get its answer back. Specialists: ${list}.`,
     schema: z.object({
-      assistant: z.enum(SUBAGENT_NAMES).describe('Which specialist'),
+      assistant: z.enum(names as [SubagentName, ...SubagentName[]]).describe('Which specialist'),
       task: z
         .string()
         .min(1)

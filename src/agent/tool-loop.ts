@@ -8,7 +8,7 @@ import { isAbortError } from '../core/abort.js';
 import { AppError } from '../core/errors.js';
 import { classifyUpstreamError } from '../upstream/classify.js';
 import { type AgentRun, RunStopped } from './run-context.js';
-import { RUN_KEY } from './tools/agent-tool.js';
+import { callDirect, RUN_KEY } from './tools/agent-tool.js';
 
 /** A chat model with its tools bound. */
 export type BoundModel = Runnable<BaseLanguageModelInput, AIMessageChunk>;
@@ -72,7 +72,7 @@ function estimateTokens(messages: readonly BaseMessage[], ai: AIMessageChunk): n
 async function callModel(o: LoopOptions): Promise<AIMessageChunk> {
   await o.run.fairTurn();
   o.run.beforeModelCall();
-  const step = o.run.step();
+  const step = o.run.modelStep();
   try {
     let ai: AIMessageChunk;
     if (o.onToken) {
@@ -140,10 +140,14 @@ async function runCall(
   seen.add(key);
   const started = performance.now();
   try {
-    const out = await tool.invoke(
-      { name: call.name, args: call.args, id: call.id, type: 'tool_call' },
-      { callbacks: o.callbacks, configurable: { [RUN_KEY]: o.run }, signal: o.run.signal },
-    );
+    // Untraced runs skip LangChain's per-call callback machinery (see callDirect).
+    const out =
+      (o.callbacks === undefined ? callDirect(tool, call.args, o.run) : undefined) ??
+      tool.invoke(
+        { name: call.name, args: call.args, id: call.id, type: 'tool_call' },
+        { callbacks: o.callbacks, configurable: { [RUN_KEY]: o.run }, signal: o.run.signal },
+      );
+    const result = await out;
     if (o.run.debug)
       o.run.logger.debug(
         { agent: o.label, tool: call.name, duration_ms: Math.round(performance.now() - started) },
@@ -151,9 +155,9 @@ async function runCall(
       );
     return {
       message:
-        out instanceof ToolMessage
-          ? out
-          : reply(typeof out === 'string' ? out : JSON.stringify(out), 'success'),
+        result instanceof ToolMessage
+          ? result
+          : reply(typeof result === 'string' ? result : JSON.stringify(result), 'success'),
       repeated: false,
     };
   } catch (err) {

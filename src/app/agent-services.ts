@@ -121,6 +121,7 @@ export function buildAgentServices(config: Config, deps: AgentDeps): AgentServic
           models.names.orchestrator,
           models.names.subagent,
           `realty:${tools.realty.configured}`,
+          `market:${tools.market.configured}`,
         ].join('|'),
       }),
       limits: agentLimitsFrom(env),

@@ -123,6 +123,7 @@ export function buildCore(config: Config, overrides: CoreOverrides = {}): CoreSe
   });
   const health = new HealthReporter({ version: VERSION, connection, agent: () => agent });
   health.register('realty_api', () => ({ ...agentServices.tools.realty.health() }));
+  health.register('market_search', () => ({ ...agentServices.tools.market.health() }));
   const ops = new OpsService({ config, logger, cache, health, metrics });
   return {
     config,

@@ -61,6 +61,7 @@ export const SECRET_VARIABLES = new Set([
   'API_KEYS',
   'OPENAI_API_KEY',
   'RAPIDAPI_KEY',
+  'MARKET_SEARCH_API_KEY',
   'LANGSMITH_API_KEY',
   'SLACK_BOT_TOKEN',
   'SLACK_SIGNING_SECRET',
@@ -140,6 +141,18 @@ export const envSchema = z.object({
   REALTY_RESERVOIR_INTERVAL_MS: int(100, 86_400_000).default(1000),
   REALTY_QUEUE_LIMIT: int(0, 100_000).default(50),
 
+  /**
+   * Web search for the market trends subagent (the Tavily search API, or a compatible one): the
+   * subagent is offered only when a key is set.
+   */
+  MARKET_SEARCH_API_KEY: optionalString,
+  MARKET_SEARCH_BASE_URL: url(['http:', 'https:']).default('https://api.tavily.com'),
+  MARKET_SEARCH_CACHE_TTL_SECONDS: int(1, 30 * 86_400).default(21_600),
+  MARKET_SEARCH_MAX_CONCURRENT: int(1, 1000).default(2),
+  MARKET_SEARCH_RESERVOIR: int(0, 1_000_000).default(60),
+  MARKET_SEARCH_RESERVOIR_INTERVAL_MS: int(100, 86_400_000).default(60_000),
+  MARKET_SEARCH_QUEUE_LIMIT: int(0, 100_000).default(20),
+
   /** OpenStreetMap services: geocoding (Nominatim, at most 1 request/s by policy) and points of interest (Overpass). */
   NOMINATIM_BASE_URL: url(['http:', 'https:']).default('https://nominatim.openstreetmap.org'),
   OVERPASS_BASE_URL: url(['http:', 'https:']).default('https://overpass-api.de'),
@@ -161,7 +174,7 @@ export const envSchema = z.object({
   OVERPASS_RESERVOIR_INTERVAL_MS: int(100, 86_400_000).default(1000),
   OVERPASS_QUEUE_LIMIT: int(0, 100_000).default(20),
 
-  /** Per-request timeout of the data APIs (Realty US, Nominatim, Overpass). */
+  /** Per-request timeout of the data APIs (Realty US, Nominatim, Overpass, market search). */
   UPSTREAM_TIMEOUT_MS: int(100, 600_000).default(10_000),
   /** Retries after the first attempt on 429, 5xx and network errors (within the caller's time budget). */
   UPSTREAM_MAX_RETRIES: int(0, 10).default(2),

@@ -2,12 +2,15 @@ import type { Cache } from '../cache/cache.js';
 import type { Config } from '../config/config.js';
 import type { Upstreams } from '../upstream/upstreams.js';
 import { LocationClient } from './location-client.js';
+import { MarketSearchClient } from './market-search-client.js';
 import { RealtyClient } from './realty-client.js';
 
 /** The data back-ends the agent's tools wrap (the financial maths needs none: see ./finance). */
 export interface ToolBackends {
   readonly realty: RealtyClient;
   readonly location: LocationClient;
+  /** Web search for market trends; `configured` only with `MARKET_SEARCH_API_KEY`. */
+  readonly market: MarketSearchClient;
 }
 
 /** Builds the tool back-ends from configuration, on the service's cache and upstreams. */
@@ -35,6 +38,13 @@ export function createToolBackends(
       cacheTtlSeconds: e.OSM_CACHE_TTL_SECONDS,
       // Overpass's own server-side limit stays under our request timeout.
       overpassTimeoutSeconds: Math.max(1, Math.min(180, Math.floor(e.UPSTREAM_TIMEOUT_MS / 1000) - 1)),
+    }),
+    market: new MarketSearchClient({
+      upstream: deps.upstreams.marketSearch,
+      cache: deps.cache,
+      baseUrl: e.MARKET_SEARCH_BASE_URL,
+      apiKey: e.MARKET_SEARCH_API_KEY,
+      cacheTtlSeconds: e.MARKET_SEARCH_CACHE_TTL_SECONDS,
     }),
   };
 }

@@ -168,13 +168,13 @@ export class RealtyClient {
       });
 
     const name = cacheKey('realty_us', { kind, ...query, location: location.toLowerCase() });
-    const path = kind === 'sale' ? 'properties/search-buy' : 'properties/search-rent';
-    // Relative to the base, so a base URL with a path (a proxy, a gateway) keeps it.
-    const url = new URL(path, this.o.baseUrl.endsWith('/') ? this.o.baseUrl : `${this.o.baseUrl}/`);
-    for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v);
     const { value, cached } = await this.o.cache.wrap(
       name,
       async (signal) => {
+        const path = kind === 'sale' ? 'properties/search-buy' : 'properties/search-rent';
+        // Relative to the base, so a base URL with a path (a proxy, a gateway) keeps it.
+        const url = new URL(path, this.o.baseUrl.endsWith('/') ? this.o.baseUrl : `${this.o.baseUrl}/`);
+        for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v);
         const headers = {
           'x-rapidapi-key': apiKey,
           'x-rapidapi-host': this.o.host,

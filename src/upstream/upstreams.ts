@@ -17,6 +17,8 @@ export interface Upstreams {
   readonly nominatim: Upstream;
   /** OpenStreetMap points of interest. */
   readonly overpass: Upstream;
+  /** Web search for market trends (`MARKET_SEARCH_*`). */
+  readonly marketSearch: Upstream;
   /** Stops every limiter (waiting calls fail with `shutting_down`). */
   stop(): Promise<void>;
 }
@@ -41,7 +43,7 @@ export function retryPolicyFrom(env: Env): RetryPolicy {
   };
 }
 
-type Prefix = 'LLM' | 'REALTY' | 'NOMINATIM' | 'OVERPASS';
+type Prefix = 'LLM' | 'REALTY' | 'NOMINATIM' | 'OVERPASS' | 'MARKET_SEARCH';
 
 /** The limits of one upstream from `<PREFIX>_MAX_CONCURRENT`, `_RESERVOIR`, `_RESERVOIR_INTERVAL_MS`, `_QUEUE_LIMIT`. */
 export function limitsFrom(env: Env, prefix: Prefix): LimitSettings {
@@ -53,7 +55,7 @@ export function limitsFrom(env: Env, prefix: Prefix): LimitSettings {
   };
 }
 
-/** Builds the four upstreams from configuration. The caller owns them: call `stop()` on shutdown. */
+/** Builds the upstreams from configuration. The caller owns them: call `stop()` on shutdown. */
 export function createUpstreams(config: Config, deps: UpstreamDeps): Upstreams {
   const env = config.env;
   const retry = retryPolicyFrom(env);
@@ -84,13 +86,22 @@ export function createUpstreams(config: Config, deps: UpstreamDeps): Upstreams {
   const realty = make('realty_us', 'REALTY', 'api', env.UPSTREAM_TIMEOUT_MS, 'RAPIDAPI_KEY');
   const nominatim = make('nominatim', 'NOMINATIM', 'api', env.UPSTREAM_TIMEOUT_MS);
   const overpass = make('overpass', 'OVERPASS', 'api', env.UPSTREAM_TIMEOUT_MS);
+  const marketSearch = make(
+    'market_search',
+    'MARKET_SEARCH',
+    'api',
+    env.UPSTREAM_TIMEOUT_MS,
+    'MARKET_SEARCH_API_KEY',
+  );
+  const all = [llm, realty, nominatim, overpass, marketSearch];
   return {
     llm,
     realty,
     nominatim,
     overpass,
+    marketSearch,
     async stop() {
-      await Promise.all([llm.stop(), realty.stop(), nominatim.stop(), overpass.stop()]);
+      await Promise.all(all.map((u) => u.stop()));
     },
   };
 }

@@ -16,6 +16,7 @@ export type Role =
   | 'financial_analysis'
   | 'location_analysis'
   | 'report_writer'
+  | 'market_trends'
   | 'unknown';
 
 export function roleOf(req: ChatRequest): Role {
@@ -25,6 +26,7 @@ export function roleOf(req: ChatRequest): Role {
   if (names.has('mortgage_payment')) return 'financial_analysis';
   if (names.has('geocode')) return 'location_analysis';
   if (names.has('save_report')) return 'report_writer';
+  if (names.has('search_market_trends')) return 'market_trends';
   return 'unknown';
 }
 

@@ -8,6 +8,7 @@ export const TEST_SECRETS = {
   openAiKey: 'sk-test-openai-5f1c2e9a7b3d',
   rapidApiKey: 'rapid-test-key-8e2d4c6a1f',
   langsmithKey: 'lsv2-test-key-77aa55cc33',
+  marketSearchKey: 'tvly-test-key-4b9e2c71d0a6',
 } as const;
 
 export const ALL_TEST_SECRETS: readonly string[] = Object.values(TEST_SECRETS);

@@ -1,10 +1,12 @@
 import { AIMessageChunk, type BaseMessage, HumanMessage, type ToolMessage } from '@langchain/core/messages';
 import { RunnableLambda } from '@langchain/core/runnables';
+import { type StructuredToolInterface, ToolInputParsingException } from '@langchain/core/tools';
 import { describe, expect, it } from 'vitest';
 import { normaliseQuestion } from '../../src/agent/answer-cache.js';
 import { llmSettings, PLACEHOLDER_API_KEY } from '../../src/agent/model-factory.js';
 import { AgentRun, RunStopped } from '../../src/agent/run-context.js';
 import { type BoundModel, runToolLoop } from '../../src/agent/tool-loop.js';
+import { callDirect, RUN_KEY } from '../../src/agent/tools/agent-tool.js';
 import { financeTools } from '../../src/agent/tools/finance-tools.js';
 import { UserMemory } from '../../src/agent/user-memory.js';
 import { agentLimitsFrom } from '../../src/app/agent-services.js';
@@ -136,6 +138,62 @@ describe('agent parts', () => {
     s2.dispose();
     other.dispose();
     expect(activeHandles().timers).toBeLessThanOrEqual(base);
+  });
+
+  it('bounds a model call by stopping the run, with no controller of its own and no timer left', async () => {
+    const base = activeHandles().timers;
+    const run = newRun({ budgetMs: 5000, stepTimeoutMs: 50 });
+    const step = run.modelStep();
+    expect(step.signal).toBe(run.signal);
+    await new Promise((r) => run.signal.addEventListener('abort', r));
+    expect(step.timedOut).toBe(true);
+    expect(run.timedOut).toBe(true);
+    expect(run.stopOutcome()).toBeInstanceOf(RunStopped);
+    expect(run.abortOutcome(step)).toBeInstanceOf(RunStopped);
+    expect(() => run.beforeModelCall()).toThrow(RunStopped);
+    step.dispose();
+    run.dispose();
+    // A step time beyond the run's budget needs no timer: the run's own bounds it.
+    const long = newRun({ budgetMs: 1000, stepTimeoutMs: 5000 });
+    const before = activeHandles().timers;
+    const s2 = long.modelStep();
+    expect(activeHandles().timers).toBe(before);
+    expect(s2.deadline).toBe(long.deadline);
+    s2.dispose();
+    long.dispose();
+    expect(activeHandles().timers).toBeLessThanOrEqual(base);
+  });
+
+  it('calls tools without LangChain callbacks exactly as tool.invoke would', async () => {
+    const [mortgage] = financeTools() as [StructuredToolInterface];
+    const run = newRun();
+    const args = { principal: 400_000, annualRatePercent: 6.5, termYears: 30 };
+    const viaInvoke = await mortgage.invoke(
+      { name: mortgage.name, args, id: 'x', type: 'tool_call' },
+      { configurable: { [RUN_KEY]: run }, signal: run.signal },
+    );
+    expect(await callDirect(mortgage, args, run)).toBe((viaInvoke as ToolMessage).content);
+    const bad = { principal: 'lots' };
+    const invokeError = await mortgage
+      .invoke(
+        { name: mortgage.name, args: bad, id: 'y', type: 'tool_call' },
+        { configurable: { [RUN_KEY]: run } },
+      )
+      .catch((e: unknown) => e as Error);
+    const directError = await (callDirect(mortgage, bad, run) as Promise<string>).catch(
+      (e: unknown) => e as Error,
+    );
+    expect(directError).toBeInstanceOf(ToolInputParsingException);
+    expect((directError as Error).message).toBe((invokeError as Error).message);
+    const gone = new AbortController();
+    const stopped = newRun({ parent: gone.signal });
+    gone.abort(new Error('client gone'));
+    await expect(callDirect(mortgage, args, stopped)).rejects.toThrow('client gone');
+    expect(
+      callDirect(RunnableLambda.from(() => 1) as unknown as StructuredToolInterface, {}, run),
+    ).toBeUndefined();
+    run.dispose();
+    stopped.dispose();
   });
 
   it('gives tool failures back to the model and goes on', async () => {

@@ -1,6 +1,7 @@
 import type { RunnableConfig } from '@langchain/core/runnables';
-import { type StructuredToolInterface, tool } from '@langchain/core/tools';
-import type { z } from 'zod';
+import { type StructuredToolInterface, ToolInputParsingException, tool } from '@langchain/core/tools';
+import { prettifyError, type z } from 'zod';
+import { abortReason, raceSignal } from '../../core/abort.js';
 import { AgentRun } from '../run-context.js';
 
 /** Key of the {@link AgentRun} in a tool call's `configurable` (an object: never copied into trace metadata). */
@@ -24,7 +25,7 @@ export interface ToolCallContext {
   readonly signal: AbortSignal;
   /** Epoch ms: pass it to upstream calls so no retry starts that would end later. */
   readonly deadline: number;
-  /** The call's LangChain config (callbacks for nested runs). */
+  /** The call's LangChain config (callbacks for nested runs; empty when the run is not traced). */
   readonly config: RunnableConfig;
 }
 
@@ -50,27 +51,52 @@ export function toolText(value: unknown): string {
   return `${text.slice(0, MAX_TOOL_OUTPUT_CHARS)}\n[output cut at ${MAX_TOOL_OUTPUT_CHARS} characters]`;
 }
 
+/** Runs a tool's arguments through its schema and body inside a run, without LangChain's callbacks. */
+type DirectCall = (args: unknown, run: AgentRun) => Promise<string>;
+
+/** The untraced entry of each agent tool (see {@link callDirect}). */
+const direct = new WeakMap<StructuredToolInterface, DirectCall>();
+
+/** The config a body gets on the untraced path: no callbacks to nest under. */
+const UNTRACED: RunnableConfig = Object.freeze({});
+
+/**
+ * Calls an agent tool straight, for a run that is not traced: the same validation (a
+ * `ToolInputParsingException` worded as LangChain words it), step scope and output as
+ * `tool.invoke`, and the call still ends when the run's signal aborts, but without LangChain's
+ * per-call callback manager, run tree and config objects (most of a tool call's cost when
+ * nothing listens). Undefined for a tool that is not an agent tool: invoke it instead.
+ */
+export function callDirect(
+  tool: StructuredToolInterface,
+  args: unknown,
+  run: AgentRun,
+): Promise<string> | undefined {
+  return direct.get(tool)?.(args, run);
+}
+
 /**
  * A LangChain tool (`tool()` with a zod schema, so `bindTools` gives the model its JSON schema)
  * whose body runs inside the current {@link AgentRun}: each call gets a step scope (its own time
  * budget under the run's), and user-specific tools mark the run so its answer is never shared.
- * The tools are built once and bound to the model once; the run travels in `configurable`.
+ * The tools are built once and bound to the model once; the run travels in `configurable`
+ * (traced runs, through `tool.invoke`) or as an argument ({@link callDirect}).
  */
 export function agentTool<S extends z.ZodObject>(spec: AgentToolSpec<S>): StructuredToolInterface {
-  return tool(
-    async (input: z.output<S>, config: RunnableConfig) => {
-      const run = runOf(config);
-      if (spec.userSpecific) run.markUserSpecific();
-      if (spec.ownsSteps) {
-        return toolText(await spec.run(input, { run, signal: run.signal, deadline: run.deadline, config }));
-      }
-      const step = run.step();
-      try {
-        return toolText(await spec.run(input, { run, signal: step.signal, deadline: step.deadline, config }));
-      } finally {
-        step.dispose();
-      }
-    },
+  const execute = async (input: z.output<S>, run: AgentRun, config: RunnableConfig): Promise<string> => {
+    if (spec.userSpecific) run.markUserSpecific();
+    if (spec.ownsSteps) {
+      return toolText(await spec.run(input, { run, signal: run.signal, deadline: run.deadline, config }));
+    }
+    const step = run.step();
+    try {
+      return toolText(await spec.run(input, { run, signal: step.signal, deadline: step.deadline, config }));
+    } finally {
+      step.dispose();
+    }
+  };
+  const made = tool(
+    async (input: z.output<S>, config: RunnableConfig) => execute(input, runOf(config), config),
     {
       name: spec.name,
       description: spec.description,
@@ -78,4 +104,17 @@ export function agentTool<S extends z.ZodObject>(spec: AgentToolSpec<S>): Struct
       verboseParsingErrors: true,
     },
   ) as unknown as StructuredToolInterface;
+  direct.set(made, async (args, run) => {
+    const parsed = await spec.schema.safeParseAsync(args);
+    if (!parsed.success) {
+      throw new ToolInputParsingException(
+        'Received tool input did not match expected schema\n' +
+          `Details: ${parsed.error.message}\n\n${prettifyError(parsed.error)}`,
+        JSON.stringify(args),
+      );
+    }
+    if (run.signal.aborted) throw abortReason(run.signal);
+    return raceSignal(execute(parsed.data, run, UNTRACED), run.signal);
+  });
+  return made;
 }
