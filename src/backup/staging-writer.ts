@@ -18,6 +18,11 @@ const BATCH_BYTES = 2 * 1024 * 1024;
 const BATCH_OPS = 4096;
 /** Batches the writer thread may have queued before the reader waits. */
 const DEPTH = 4;
+/**
+ * Data bytes between early writeback starts: a `syncfs` started in the background while the
+ * extraction goes on, so the disk writes overlap inflation and the final sync has little left.
+ */
+const WRITEBACK_BYTES = 24 * 1024 * 1024;
 
 /**
  * Writes an archive's folders and files under a staging root while it is being verified. The
@@ -38,6 +43,10 @@ export class StagingWriter implements EntryHandler {
   private ops: WriteOp[] = [];
   private data = this.thread.buffer(BATCH_BYTES);
   private used = 0;
+  /** Data bytes handed to the thread, and at how many of them writeback was last started. */
+  private sent = 0;
+  private kickedAt = 0;
+  private writeback: Promise<unknown> | undefined;
 
   constructor(root: string) {
     this.root = resolve(root);
@@ -104,8 +113,21 @@ export class StagingWriter implements EntryHandler {
     const data = this.data.buffer as ArrayBuffer;
     this.ops = [];
     this.data = this.thread.buffer(BATCH_BYTES);
+    this.sent += this.used;
     this.used = 0;
     this.thread.send(ops, data);
+    this.startWriteback();
+  }
+
+  /** Starts writing what is on its way to disk every {@link WRITEBACK_BYTES}, one sync at a time. */
+  private startWriteback(): void {
+    if (this.writeback || this.sent - this.kickedAt < WRITEBACK_BYTES) return;
+    this.kickedAt = this.sent;
+    this.writeback = syncFileSystem(this.root)
+      .catch(() => undefined) // only a head start: sync() makes the data durable
+      .finally(() => {
+        this.writeback = undefined;
+      });
   }
 
   /** Hands over what is left and waits until all of it is written; throws the first failure. */
@@ -124,6 +146,7 @@ export class StagingWriter implements EntryHandler {
    * (`sync -f`, coreutils) when available, else an fsync of every file and folder.
    */
   async sync(): Promise<'syncfs' | 'fsync'> {
+    await this.writeback;
     try {
       await syncFileSystem(this.root);
       return 'syncfs';

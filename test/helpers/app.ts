@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inject } from 'vitest';
 import { type App, createApp } from '../../src/app/create-app.js';
@@ -32,8 +31,8 @@ export function testEnv(overrides: Record<string, string> = {}): Record<string, 
     API_KEYS: `alpha:${TEST_SECRETS.apiKey},bravo:${TEST_SECRETS.apiKey2}`,
     SHUTDOWN_TIMEOUT_MS: '2000',
     // Each test service keeps its durable data in a folder of its own, never in the checkout.
-    DATA_DIR: mkdtempSync(join(tmpdir(), 'rea-test-data-')),
-    BACKUP_DIR: mkdtempSync(join(tmpdir(), 'rea-test-backups-')),
+    DATA_DIR: mkdtempSync(join(inject('tmpRoot'), 'data-')),
+    BACKUP_DIR: mkdtempSync(join(inject('tmpRoot'), 'backups-')),
     ...overrides,
   };
 }

@@ -1,4 +1,5 @@
-import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { type OwnRedis, startOwnRedis } from '../helpers/redis-server.js';
@@ -8,13 +9,16 @@ declare module 'vitest' {
   export interface ProvidedContext {
     redisUrl: string;
     logDir: string;
+    /** A temporary folder for the run's test data; removed when the run ends. */
+    tmpRoot: string;
   }
 }
 
 /**
  * Provides a Redis to every test (REDIS_URL when set, else a redis-server of our own on a free
  * port) and a folder collecting every log line the tests produce. At the end, fails the run if
- * any test secret appears in those logs.
+ * any test secret appears in those logs. Test services keep their data under one temporary folder,
+ * removed at the end.
  */
 export default async function setup(project: TestProject) {
   const logDir = join(process.cwd(), '.test-logs');
@@ -28,9 +32,12 @@ export default async function setup(project: TestProject) {
   }
   project.provide('redisUrl', url);
   project.provide('logDir', logDir);
+  const tmpRoot = mkdtempSync(join(tmpdir(), 'rea-test-run-'));
+  project.provide('tmpRoot', tmpRoot);
 
   return async () => {
     await own?.stop('SIGTERM');
+    rmSync(tmpRoot, { recursive: true, force: true });
     const leaks: string[] = [];
     let lines = 0;
     for (const file of readdirSync(logDir)) {

@@ -1,7 +1,6 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { ConfigError, loadConfig, readEnvironment } from '../../src/config/config.js';
 import { TEST_SECRETS } from '../helpers/secrets.js';
 
@@ -76,7 +75,7 @@ describe('configuration', () => {
   });
 
   it('reads .env under the environment, which wins', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
+    const dir = mkdtempSync(join(inject('tmpRoot'), 'cfg-'));
     const file = join(dir, '.env');
     writeFileSync(file, 'PORT=4000\nOPS_PORT=9000\n# comment\nLOG_LEVEL="debug"\n');
     const env = readEnvironment(file, { OPS_PORT: '9100' });
