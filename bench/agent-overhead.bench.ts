@@ -30,9 +30,6 @@ import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { HumanMessage, SystemMessage, ToolMessage } from '@langchain/core/messages';
 import { pino } from 'pino';
-import { type App, createApp } from '../src/app/create-app.js';
-import { configFrom } from '../src/config/config.js';
-import { createLogger } from '../src/logging/logger.js';
 import { RealtyFake } from '../test/fakes/realty-server.js';
 import { startOwnRedis } from '../test/helpers/redis-server.js';
 import { BENCH_SEARCH, BenchChatModel } from './agent-bench-model.js';
@@ -46,6 +43,7 @@ import {
   report,
   type VariantResult,
 } from './agent-overhead-measure.js';
+import { type App, configFrom, createApp, createLogger } from './built.js';
 
 const WARMUP = 300;
 const ROUNDS = 12;

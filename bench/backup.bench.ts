@@ -12,8 +12,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createBackup } from '../src/backup/create-backup.js';
-import { restoreBackup } from '../src/backup/restore-backup.js';
+import { createBackup, restoreBackup } from './built.js';
 
 const FILES = 10_000;
 const TOTAL_BYTES = 100 * 1024 * 1024;

@@ -12,9 +12,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { cacheClearPattern } from '../src/cache/clear-pattern.js';
-import { configFrom } from '../src/config/config.js';
 import { startOwnRedis } from '../test/helpers/redis-server.js';
+import { cacheClearPattern, configFrom } from './built.js';
 
 const KEYS = 1_000_000;
 const OTHERS = 100_000;

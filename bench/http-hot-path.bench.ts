@@ -15,10 +15,9 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Fastify from 'fastify';
 import { Redis } from 'ioredis';
-import { createApp } from '../src/app/create-app.js';
-import { configFrom } from '../src/config/config.js';
 import type { Agent, AgentAnswer, InboundMessage } from '../src/core/message.js';
 import { startOwnRedis } from '../test/helpers/redis-server.js';
+import { configFrom, createApp } from './built.js';
 
 const CONNECTIONS = 64;
 const WARMUP_SECONDS = 3;

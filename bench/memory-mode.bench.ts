@@ -3,10 +3,10 @@
  * Idempotency-Key) through the core pipeline. The in-memory rate-limit and idempotency stores are
  * bounded (MEMORY_STORE_MAX_ENTRIES), so resident memory must level off: target < 150 MB growth.
  */
-import { createApp } from '../src/app/create-app.js';
-import { configFrom } from '../src/config/config.js';
+
 import type { Agent, AgentAnswer, InboundMessage } from '../src/core/message.js';
 import { freePort } from '../test/helpers/redis-server.js';
+import { configFrom, createApp } from './built.js';
 
 const USERS = 100_000;
 const WARMUP_USERS = 2_000;

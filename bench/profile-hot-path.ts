@@ -10,9 +10,8 @@ import { mkdtempSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createApp } from '../src/app/create-app.js';
-import { configFrom } from '../src/config/config.js';
 import { startOwnRedis } from '../test/helpers/redis-server.js';
+import { configFrom, createApp } from './built.js';
 
 const redis = await startOwnRedis();
 const secret = 'bench-secret-0123456789';

@@ -2,7 +2,8 @@
  * `npm run bench`: runs every bench/*.bench.ts in its own process (so one benchmark's heap and
  * timers never skew another's) and prints their reports. `npm run bench -- <name>` runs the
  * benchmarks whose file name contains <name>. Each benchmark measures its own baseline in the
- * same run and prints the ratio: these machines are shared, absolute figures are noise.
+ * same run and prints the ratio: these machines are shared, absolute figures are noise. It builds
+ * first: the benchmarks run the compiled service, as production does (bench/built.ts).
  */
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
@@ -16,6 +17,12 @@ const files = readdirSync(here)
   .sort();
 if (files.length === 0) {
   console.error(`no benchmark matches "${filter}"`);
+  process.exit(2);
+}
+// The benchmarks measure the build that `npm start` runs (see bench/built.ts).
+const build = spawnSync('npm', ['run', '-s', 'build'], { stdio: 'inherit' });
+if (build.status !== 0) {
+  console.error('npm run build failed');
   process.exit(2);
 }
 let failed = 0;
