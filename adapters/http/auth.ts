@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 import type { ApiKey } from '../../src/config/config.js';
 
 /** Query parameters that look like credentials: refused, because URLs end up in logs and histories. */
@@ -29,7 +29,7 @@ export class ApiKeyRegistry {
 }
 
 function digest(s: string): Buffer {
-  return createHash('sha256').update(s).digest();
+  return hash('sha256', s, 'buffer');
 }
 
 /** The credential a request presents: `Authorization: Bearer <key>` or `X-API-Key: <key>`. */

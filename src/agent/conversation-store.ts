@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import type { RedisConnection } from '../redis/connection.js';
 
@@ -47,7 +47,7 @@ const APPEND_SHA = createHash('sha1').update(APPEND_SCRIPT).digest('hex');
 
 /** A long, non-reversible id part for Redis keys (user ids and conversation ids may hold anything). */
 function digest(value: string): string {
-  return createHash('sha256').update(value).digest('hex').slice(0, 32);
+  return hash('sha256', value, 'hex').slice(0, 32);
 }
 
 function parseTurn(raw: string): Turn | undefined {

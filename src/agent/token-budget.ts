@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import { AppError } from '../core/errors.js';
 import type { RedisConnection } from '../redis/connection.js';
@@ -68,7 +68,7 @@ export class TokenBudget {
   }
 
   private key(userId: string, now: number): string {
-    const user = createHash('sha256').update(userId).digest('hex').slice(0, 32);
+    const user = hash('sha256', userId, 'hex').slice(0, 32);
     return this.o.connection.key('tokens', user, utcDay(now));
   }
 

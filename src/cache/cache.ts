@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
 import { SharedFlight } from '../core/shared-flight.js';
@@ -54,7 +54,7 @@ export function stableStringify(value: unknown): string {
 /** The entry name for `parts` under `source`: `<source>:<sha256 of the parts>`. */
 export function cacheKey(source: string, parts: unknown): string {
   if (!SOURCE.test(source)) throw new RangeError(`cache source "${source}" must match ${SOURCE}`);
-  return `${source}:${createHash('sha256').update(stableStringify(parts)).digest('hex').slice(0, 32)}`;
+  return `${source}:${hash('sha256', stableStringify(parts), 'hex').slice(0, 32)}`;
 }
 
 /**

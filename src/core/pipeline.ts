@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { hash, randomUUID } from 'node:crypto';
 import type { ClaimResult, IdempotencyStore } from '../dedup/idempotency-store.js';
 import type { Logger } from '../logging/logger.js';
 import type { ServiceMetrics } from '../metrics/service-metrics.js';
@@ -53,7 +53,7 @@ const POLL_MS = 100;
 
 /** A short, stable, non-reversible label for a user id in logs and traces. */
 export function hashUserId(userId: string): string {
-  return createHash('sha256').update(userId).digest('hex').slice(0, 16);
+  return hash('sha256', userId, 'hex').slice(0, 16);
 }
 
 /**
@@ -187,10 +187,7 @@ export class MessagePipeline {
   /** Starts the idempotency claim of a message (or finds the same key running in this process). */
   private claimFor(message: InboundMessage, key: string): PendingClaim {
     const id = `${message.userId}:${key}`;
-    const fingerprint = createHash('sha256')
-      .update(`${message.conversationId}\u0000${message.text}`)
-      .digest('hex')
-      .slice(0, 32);
+    const fingerprint = hash('sha256', `${message.conversationId}\u0000${message.text}`, 'hex').slice(0, 32);
     const sameProcess = this.local.get(id);
     const claim = sameProcess
       ? undefined

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 import { AppError } from '../core/errors.js';
 
 /**
@@ -69,8 +69,8 @@ function slug(text: string, fallback: string, pattern: RegExp, lower: boolean): 
  */
 export function userFileName(userId: string): string {
   assertUserId(userId);
-  const hash = createHash('sha256').update(userId, 'utf8').digest('hex').slice(0, 24);
-  return `${slug(userId, 'user', /[^A-Za-z0-9_]+/g, false)}-${hash}`;
+  const digest = hash('sha256', userId, 'hex').slice(0, 24);
+  return `${slug(userId, 'user', /[^A-Za-z0-9_]+/g, false)}-${digest}`;
 }
 
 function pad(n: number, width = 2): string {
