@@ -66,7 +66,8 @@ export class RedisConnection {
   /** Starts connecting in the background; never throws when Redis is unreachable. */
   start(): void {
     this.client.connect().catch((err: Error) => {
-      if (!this.announced) this.announceMemoryMode(err);
+      // A close() while still connecting also rejects here: that is a shutdown, not an outage.
+      if (!this.announced && !this.closed) this.announceMemoryMode(err);
     });
   }
 
