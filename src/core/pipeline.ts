@@ -47,7 +47,13 @@ interface PendingClaim {
   readonly id: string;
   readonly fingerprint: string;
   readonly claim: Promise<ClaimResult<Reply>> | undefined;
-  readonly sameProcess: Promise<Reply> | undefined;
+  readonly sameProcess: LocalRun | undefined;
+}
+
+/** A keyed message running in this process, and the request it answers. */
+interface LocalRun {
+  readonly fingerprint: string;
+  readonly task: Promise<Reply>;
 }
 const POLL_MS = 100;
 
@@ -99,7 +105,7 @@ class MessageLog {
  */
 export class MessagePipeline {
   private readonly o: PipelineOptions;
-  private readonly local = new Map<string, Promise<Reply>>();
+  private readonly local = new Map<string, LocalRun>();
 
   /** Cancel functions of the runs in flight: shutdown aborts them all through one listener. */
   private readonly active = new Set<(reason: unknown) => void>();
@@ -207,7 +213,11 @@ export class MessagePipeline {
     const { id, fingerprint } = idem;
     if (idem.sameProcess || !idem.claim) {
       const running = idem.sameProcess ?? this.local.get(id);
-      if (running) return { ...(await running), cached: true };
+      if (running) {
+        // The same key with another request is a client bug, never a reason to hand over an answer.
+        if (running.fingerprint !== fingerprint) throw new AppError('idempotency_key_reused');
+        return { ...(await running.task), cached: true };
+      }
     }
     const store = this.o.idempotency;
     const claim = await (idem.claim as Promise<ClaimResult<Reply>>);
@@ -217,10 +227,10 @@ export class MessagePipeline {
         log.write('info', undefined, 'idempotent replay');
         return { ...claim.result, cached: true };
       }
-      return this.awaitOther(id, fingerprint, options.signal);
+      return this.awaitOther(id, fingerprint, options);
     }
     const task = this.run(message, traceId, log, options);
-    this.local.set(id, task);
+    this.local.set(id, { fingerprint, task });
     try {
       const reply = await task;
       await store.complete(IDEMPOTENCY_SCOPE, id, fingerprint, reply, this.o.idempotencyTtlSeconds * 1000);
@@ -233,16 +243,28 @@ export class MessagePipeline {
     }
   }
 
-  /** Another instance runs this key: wait for its answer within the agent's time budget. */
-  private async awaitOther(id: string, fingerprint: string, signal?: AbortSignal): Promise<Reply> {
+  /**
+   * Another instance runs this key: wait for its answer within the agent's time budget, and no
+   * longer than the caller stays (its signal, its cancel) or the service runs.
+   */
+  private async awaitOther(id: string, fingerprint: string, options: HandleOptions): Promise<Reply> {
     const deadline = Date.now() + this.o.agentTimeoutMs;
-    while (Date.now() < deadline && !signal?.aborted) {
-      await new Promise((r) => setTimeout(r, POLL_MS));
+    let cancelled: unknown;
+    options.onCancel?.((reason) => {
+      cancelled = reason ?? true;
+    });
+    const stopped = () =>
+      options.signal?.aborted || this.o.shutdownSignal?.aborted || cancelled !== undefined;
+    while (Date.now() < deadline && !stopped()) {
+      await new Promise((r) => setTimeout(r, POLL_MS).unref());
+      if (stopped()) break;
       const found = await this.o.idempotency.peek(IDEMPOTENCY_SCOPE, id);
       if (found?.status === 'done' && found.fingerprint === fingerprint)
         return { ...found.result, cached: true };
       if (found === undefined) break;
     }
+    if (options.signal?.aborted || this.o.shutdownSignal?.aborted || cancelled !== undefined)
+      throw this.abortError(false, options.signal?.reason ?? cancelled);
     throw new AppError(
       'idempotency_in_progress',
       'A request with this Idempotency-Key is still in progress; retry later',

@@ -375,6 +375,40 @@ describe('limits, idempotency, timeouts and an unconfigured model', () => {
     }
   });
 
+  it('refuses a reused key while the first request still runs in this process, never handing over its answer', async () => {
+    const agent = new FakeAgent(async (m, ctx) => {
+      await delayed(300)(m, ctx);
+      return { text: `echo: ${m.text}` };
+    });
+    const t = await startTestApp({ agent });
+    try {
+      const send = (message: string, conversation: string) =>
+        t.app.http.app.inject({
+          method: 'POST',
+          url: '/v1/chat',
+          headers: { ...auth, 'content-type': JSON_CT, 'idempotency-key': 'shared-key-1' },
+          payload: body({ message, conversation_id: conversation }),
+        });
+      const running = send('first message', 'c1');
+      await expect.poll(() => agent.calls.length).toBe(1); // the first one runs now
+      const [first, other, same] = await Promise.all([
+        running,
+        send('a different message', 'c2'),
+        send('first message', 'c1'),
+      ]);
+      expect(first.statusCode).toBe(200);
+      expect(first.json()).toMatchObject({ reply: 'echo: first message', conversation_id: 'c1' });
+      expect(other.statusCode).toBe(422);
+      expect(other.json().code).toBe('idempotency_key_reused');
+      expect(JSON.stringify(other.json())).not.toContain('echo: first message');
+      expect(same.statusCode).toBe(200);
+      expect(same.json()).toMatchObject({ reply: 'echo: first message', cached: true });
+      expect(agent.calls).toHaveLength(1);
+    } finally {
+      await t.stop();
+    }
+  });
+
   it('gives 504 when the agent runs past its time budget, and aborts it', async () => {
     let aborted = false;
     const agent = new FakeAgent(async (m, ctx) => {
