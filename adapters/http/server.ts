@@ -77,7 +77,9 @@ function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket): void {
  * or answers why it is refused. A callback hook's helper: no promise per request.
  */
 function authenticate(request: FastifyRequest, keys: ApiKeyRegistry): AppError | undefined {
-  if (!request.url.startsWith(API_PREFIX) || request.url.startsWith('/v1/openapi.json')) return undefined;
+  // The matched route, not the raw URL: the router decodes the path, so /%761/chat is /v1/chat.
+  const path = request.routeOptions.url ?? request.url;
+  if (!path.startsWith(API_PREFIX) || path.startsWith('/v1/openapi.json')) return undefined;
   const query = request.query as Record<string, unknown>;
   for (const p of CREDENTIAL_QUERY_PARAMS) {
     if (p in query) {

@@ -214,6 +214,22 @@ const CASES: Case[] = [
     code: 'not_found',
   },
   { name: 'unknown route outside the API', method: 'GET', url: '/admin', status: 404, code: 'not_found' },
+  {
+    name: 'no credentials on a percent-encoded API path',
+    url: '/%761/chat',
+    headers: { 'content-type': JSON_CT },
+    body: body({ message: 'hi' }),
+    status: 401,
+    code: 'unauthorized',
+  },
+  {
+    name: 'key in the query of a percent-encoded API path',
+    url: '/%761/chat?api_key=abc',
+    headers: { 'content-type': JSON_CT },
+    body: body({ message: 'hi' }),
+    status: 400,
+    code: 'api_key_in_query',
+  },
 ];
 
 describe('bad requests get a 4xx problem with a stable code and rate-limit headers', () => {
