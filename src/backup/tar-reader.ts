@@ -87,6 +87,9 @@ export class TarReader {
   private declaredTotal = 0;
   private trailing = 0;
   private readonly seen = new Set<string>();
+  /** Folders the entries so far make (explicit or implied), and their files: see {@link checkShape}. */
+  private readonly folders = new Set<string>();
+  private readonly fileSet = new Set<string>();
   private readonly maxEntries: number;
 
   constructor(
@@ -197,6 +200,7 @@ export class TarReader {
     if (!check.ok) throw refuse(check.reason);
     if (this.seen.has(check.path)) throw invalid(`${shown(check.path)} appears twice in the archive`);
     this.seen.add(check.path);
+    this.checkShape(check.path, isDir);
     if (isDir) {
       this.directories.push(check.path);
       this.handler?.directory(check.path);
@@ -224,6 +228,25 @@ export class TarReader {
     const sink = this.handler?.file(check.path, size);
     this.current = { kind: 'file', path: check.path, size, hash: createHash('sha256'), sink };
     this.begin(size);
+  }
+
+  /**
+   * Refuses a tree no file system can hold: an entry under a path that is a file, or a file at a
+   * path that is a folder (of an earlier entry). Found here, a dry run and verify refuse what the
+   * extraction would fail on.
+   */
+  private checkShape(path: string, isDir: boolean): void {
+    if (!isDir && this.folders.has(path))
+      throw invalid(`${shown(path)} is both a file and a folder in the archive`);
+    for (let cut = path.lastIndexOf('/'); cut > 0; cut = path.lastIndexOf('/', cut - 1)) {
+      const parent = path.slice(0, cut);
+      if (this.fileSet.has(parent))
+        throw invalid(`${shown(path)} lies under ${shown(parent)}, which the archive holds as a file`);
+      if (this.folders.has(parent)) break; // its own parents were checked when it was added
+      this.folders.add(parent);
+    }
+    if (isDir) this.folders.add(path);
+    else this.fileSet.add(path);
   }
 
   private begin(size: number): void {

@@ -266,6 +266,32 @@ const CASES: Case[] = [
       ),
   },
   {
+    name: 'an entry under a path that is a file',
+    message: /lies under "reports\/a", which the archive holds as a file/,
+    build: () =>
+      put(
+        'file-then-under.tar.gz',
+        archiveOf([
+          ...GOOD,
+          { path: 'reports/a', body: 'a file' },
+          { path: 'reports/a/b.md', body: 'under it' },
+        ]),
+      ),
+  },
+  {
+    name: 'a file at a path that is a folder',
+    message: /"reports\/a" is both a file and a folder/,
+    build: () =>
+      put(
+        'folder-then-file.tar.gz',
+        archiveOf([
+          ...GOOD,
+          { path: 'reports/a/b.md', body: 'in a folder' },
+          { path: 'reports/a', body: 'then a file' },
+        ]),
+      ),
+  },
+  {
     name: 'no manifest',
     message: /no manifest\.json/,
     build: () => put('no-manifest.tar.gz', gzipSync(buildTar([{ path: 'memories/a.json', body: '{}' }]))),
