@@ -2,8 +2,9 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { AppError } from '../core/errors.js';
 import { acquireRestoreLock, describeHolder, type LockHolder, serviceHolders } from '../data/data-lock.js';
-import { createStaging, recoverInterruptedRestores, removeStaging, swapIn } from '../data/folder-swap.js';
+import { createStaging, discardStaging, recoverInterruptedRestores, swapIn } from '../data/folder-swap.js';
 import { dataPaths } from '../data/layout.js';
+import { applyRetention } from './archive-files.js';
 import { type BackupResult, createBackup } from './create-backup.js';
 import type { Manifest } from './manifest.js';
 import { StagingWriter } from './staging-writer.js';
@@ -130,19 +131,20 @@ export async function restoreBackup(o: RestoreOptions): Promise<RestoreResult> {
         await writer.close();
       }
       const sync = await writer.sync();
-      const preRestore = await createBackup({
+      // Nothing is pruned until the swap succeeded: a failed restore changes no archive either.
+      const made = await createBackup({
         kind: 'pre_restore',
         dataDir: root,
         backupDir: o.backupDir,
-        keep: o.keep,
+        keep: Number.MAX_SAFE_INTEGER,
         appVersion: o.appVersion,
         gzipLevel: o.gzipLevel,
       });
-      const changes = compare(
-        new Map(preRestore.manifest.files.map((f) => [f.path, f.sha256])),
-        verified.manifest,
-      );
+      const changes = compare(new Map(made.manifest.files.map((f) => [f.path, f.sha256])), verified.manifest);
       await swapIn(root, staging);
+      // Retention is housekeeping: the restore is done, a failure here must not say otherwise.
+      const removed = await applyRetention(o.backupDir, 'pre_restore', o.keep).catch(() => []);
+      const preRestore = { ...made, removed };
       return {
         archive: o.archive,
         dryRun: false,
@@ -156,7 +158,10 @@ export async function restoreBackup(o: RestoreOptions): Promise<RestoreResult> {
         durationMs: Math.round(performance.now() - t0),
       };
     } finally {
-      await removeStaging(staging);
+      // A swap left half-done (its rollback failed) keeps its staging folder for recovery. A
+      // leftover is cleaned up by the next restore or service start, so a failed removal must not
+      // turn a finished restore into a reported failure.
+      await discardStaging(staging).catch(() => undefined);
     }
   } catch (err) {
     if (err instanceof AppError) throw err;

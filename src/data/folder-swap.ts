@@ -94,8 +94,11 @@ export async function swapIn(dataDir: string, staging: Staging): Promise<void> {
     await unlink(join(staging.dir, 'journal.json'));
     await fsyncDirectory(staging.dir);
   } catch (err) {
+    // If an undo fails too, the journal stays: the staging folder then holds the original data
+    // and recoverInterruptedRestores finishes the rollback (see discardStaging).
     for (const undo of done.reverse()) await undo();
     await fsyncDirectory(root);
+    await unlink(join(staging.dir, 'journal.json'));
     throw err;
   }
 }
@@ -103,6 +106,18 @@ export async function swapIn(dataDir: string, staging: Staging): Promise<void> {
 /** Removes a staging folder and everything in it. */
 export async function removeStaging(staging: Pick<Staging, 'dir'>): Promise<void> {
   await rm(staging.dir, { recursive: true, force: true, maxRetries: 3 });
+}
+
+/**
+ * Removes a staging folder after a restore, unless it holds a swap that was neither committed nor
+ * rolled back (its journal is still there): that folder keeps the original data, and
+ * {@link recoverInterruptedRestores} puts it back (next restore or service start). Returns
+ * whether the folder was removed.
+ */
+export async function discardStaging(staging: Pick<Staging, 'dir'>): Promise<boolean> {
+  if (await exists(join(staging.dir, 'journal.json'))) return false;
+  await removeStaging(staging);
+  return true;
 }
 
 /** What {@link recoverInterruptedRestores} did with one staging folder. */
