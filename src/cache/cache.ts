@@ -71,20 +71,34 @@ export async function scanUnlink(
 ): Promise<number> {
   let cursor = '0';
   let deleted = 0;
+  // Every UNLINK settles into this set's bookkeeping, failed or not: if the connection drops, the
+  // first error is thrown once, and no UNLINK is left rejecting with nobody listening.
+  let failure: { error: unknown } | undefined;
   const pending = new Set<Promise<void>>();
-  do {
-    const [next, keys] = await client.scan(cursor, 'MATCH', match, 'COUNT', batch);
-    cursor = next;
-    if (keys.length > 0) {
-      const p: Promise<void> = client.unlink(...keys).then((n) => {
-        deleted += n;
-        pending.delete(p);
-      });
-      pending.add(p);
-      if (pending.size >= maxInFlight) await Promise.race(pending);
-    }
-  } while (cursor !== '0');
-  await Promise.all(pending);
+  try {
+    do {
+      const [next, keys] = await client.scan(cursor, 'MATCH', match, 'COUNT', batch);
+      cursor = next;
+      if (keys.length > 0) {
+        const p: Promise<void> = client.unlink(...keys).then(
+          (n) => {
+            deleted += n;
+            pending.delete(p);
+          },
+          (error: unknown) => {
+            failure ??= { error };
+            pending.delete(p);
+          },
+        );
+        pending.add(p);
+        if (pending.size >= maxInFlight) await Promise.race(pending);
+        if (failure) throw failure.error;
+      }
+    } while (cursor !== '0');
+  } finally {
+    await Promise.all(pending);
+  }
+  if (failure) throw failure.error;
   return deleted;
 }
 
