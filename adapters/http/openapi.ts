@@ -158,6 +158,10 @@ export function openApiDocument(maxChars: number) {
             '400': errorResponse('Malformed JSON, a bad user_id, or different user_ids in query and body'),
             '401': errorResponse('Missing or unknown API key'),
             '429': errorResponse('Rate limited', { 'Retry-After': { schema: { type: 'integer' } } }),
+            '503': errorResponse(
+              'Redis is unreachable (`redis_unavailable`): the remembered facts were deleted but the ' +
+                'conversation history is still kept; send the request again',
+            ),
           },
         },
       },

@@ -66,9 +66,20 @@ export function registerUserDataRoutes(app: FastifyInstance, deps: HttpDeps): vo
       if (!eraser) throw new AppError('not_found', 'This server keeps no user data');
       const outcome = await eraser.forget(userId);
       (request.log as Logger).info(
-        { memory_deleted: outcome.memoryDeleted, conversations_deleted: outcome.conversationsDeleted },
+        {
+          memory_deleted: outcome.memoryDeleted,
+          conversations_deleted: outcome.conversationsDeleted,
+          complete: outcome.complete,
+        },
         'user data erased on request',
       );
+      if (!outcome.complete) {
+        throw new AppError(
+          'redis_unavailable',
+          'The remembered facts were deleted, but the conversation store (Redis) is unreachable, so ' +
+            'the conversation history is still kept: send this request again',
+        );
+      }
       return {
         user_id: request.query.user_id ?? body ?? 'default',
         memory_deleted: outcome.memoryDeleted,

@@ -21,8 +21,12 @@ export class UserData implements UserDataEraser {
     ]);
     if (!conversations.redisReachable)
       this.deps.logger.warn(
-        'forget: Redis unreachable, conversations erased from memory only (Redis copies expire with their TTL)',
+        'forget: Redis unreachable, conversations erased from memory only; the user is told to ask again',
       );
-    return { memoryDeleted, conversationsDeleted: conversations.deleted };
+    return {
+      memoryDeleted,
+      conversationsDeleted: conversations.deleted,
+      complete: conversations.redisReachable,
+    };
   }
 }

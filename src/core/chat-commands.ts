@@ -6,6 +6,11 @@ export interface ForgetOutcome {
   readonly memoryDeleted: boolean;
   /** Conversations whose recent turns were deleted. */
   readonly conversationsDeleted: number;
+  /**
+   * False when a store could not be reached (Redis down): what it keeps about the user is still
+   * there, and the user must be told so and ask again, never told that everything went.
+   */
+  readonly complete: boolean;
 }
 
 /** Erases what the service keeps about a user: the HTTP route and the chat command both call it. */
@@ -53,9 +58,20 @@ export function forgetCommand(eraser: UserDataEraser): ChatCommand {
   return async (message, context) => {
     const outcome = await eraser.forget(message.userId);
     context.logger.info(
-      { memory_deleted: outcome.memoryDeleted, conversations_deleted: outcome.conversationsDeleted },
+      {
+        memory_deleted: outcome.memoryDeleted,
+        conversations_deleted: outcome.conversationsDeleted,
+        complete: outcome.complete,
+      },
       'user data erased on request',
     );
+    if (!outcome.complete) {
+      return {
+        text:
+          'I deleted what I remembered about you, but I could not reach the conversation store to ' +
+          'delete our conversation history. Please send /realty-forget again in a minute.',
+      };
+    }
     return {
       text:
         outcome.memoryDeleted || outcome.conversationsDeleted > 0

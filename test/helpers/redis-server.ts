@@ -93,7 +93,7 @@ export async function startOwnRedis(port?: number): Promise<OwnRedis> {
     url: `redis://127.0.0.1:${chosen}`,
     async stop(signal = 'SIGKILL') {
       const c = child;
-      if (!c || c.exitCode !== null) return;
+      if (!c || c.exitCode !== null || c.signalCode !== null) return; // not running (exited, or killed)
       const exited = new Promise((r) => c.once('exit', r));
       c.kill(signal);
       await exited;
