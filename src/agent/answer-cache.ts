@@ -73,13 +73,21 @@ export class AnswerCache {
     return this.recent?.get(key);
   }
 
-  /** The stored answer, if any. */
+  /**
+   * The stored answer, if any. Read speculatively (before it is known whether the question may
+   * use a shared answer), so it is not counted: {@link recordLookup} counts it when it is used.
+   */
   async get(key: string): Promise<string | undefined> {
     if (!this.storing) return undefined;
     const fresh = this.recent?.get(key);
     if (fresh !== undefined) return fresh;
-    const hit = await this.o.cache.get<{ text?: unknown }>(key);
+    const hit = await this.o.cache.get<{ text?: unknown }>(key, { count: false });
     return typeof hit?.text === 'string' ? hit.text : undefined;
+  }
+
+  /** Counts a lookup whose result was used, in the cache metrics (source `answer`). */
+  recordLookup(key: string, hit: boolean): void {
+    if (this.storing) this.o.cache.recordLookup(key, hit);
   }
 
   /** Stores an answer for the TTL. */

@@ -147,9 +147,13 @@ export class RealEstateAgent implements Agent {
     let outcome: Outcome;
     if (facts.length > 0 || turns.length > 0)
       outcome = await this.execute(message, context, context.signal, allowance, facts, turns);
-    else if (stored !== undefined)
-      outcome = { text: stored, cached: true, shareable: true, traceId: context.traceId };
-    else outcome = await this.shared(message, context, allowance, key);
+    else {
+      // Only now is the stored answer's lookup used: count it (a personal question never looks).
+      this.o.answers.recordLookup(key, stored !== undefined);
+      if (stored !== undefined)
+        outcome = { text: stored, cached: true, shareable: true, traceId: context.traceId };
+      else outcome = await this.shared(message, context, allowance, key);
+    }
     // Not awaited: the reply need not wait for it. Commands on the one Redis connection run in
     // order, so this conversation's next message reads the turn.
     this.o.conversations

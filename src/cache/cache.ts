@@ -119,29 +119,38 @@ export class Cache {
     this.memory = new LRUCache({ max: options.memoryMaxEntries, ttlAutopurge: false });
   }
 
-  /** Reads an entry; a missing, expired or corrupt entry is a miss (a corrupt one is removed). */
-  async get<T>(name: string): Promise<T | undefined> {
+  /**
+   * Reads an entry; a missing, expired or corrupt entry is a miss (a corrupt one is removed).
+   * The lookup counts as a hit or miss unless `count` is false: a speculative read whose result
+   * may go unused is counted by the caller with {@link recordLookup} once it is used.
+   */
+  async get<T>(name: string, options: { count?: boolean } = {}): Promise<T | undefined> {
     assertName(name);
     const key = this.namespace + name;
     const raw = await this.options.connection.withFallback(
       (c) => c.get(key),
       () => this.memory.get(key) ?? null,
     );
-    const source = name.slice(0, name.indexOf(':'));
+    const count = options.count !== false;
     if (raw === null) {
-      this.options.onLookup?.(source, false);
+      if (count) this.recordLookup(name, false);
       return undefined;
     }
     try {
       const value = JSON.parse(raw) as T;
-      this.options.onLookup?.(source, true);
+      if (count) this.recordLookup(name, true);
       return value;
     } catch {
       this.options.logger.warn({ cache: { name } }, 'corrupt cache entry removed');
-      this.options.onLookup?.(source, false);
+      if (count) this.recordLookup(name, false);
       await this.delete(name);
       return undefined;
     }
+  }
+
+  /** Counts a lookup of `name` as a hit or a miss (the cache metrics). */
+  recordLookup(name: string, hit: boolean): void {
+    this.options.onLookup?.(name.slice(0, name.indexOf(':')), hit);
   }
 
   /** Stores a JSON-serialisable value for `ttlSeconds` (the default TTL when omitted). */

@@ -80,10 +80,19 @@ describe('the agent through POST /v1/chat', () => {
       await w.t.app.core.data.updateMemory(`http:alpha:${u}`, () => ({
         facts: { city: { value: 'Austin', updated_at: new Date().toISOString() } },
       }));
+    const answerLookups = async () => {
+      const text = await (await fetch(`${w.t.opsUrl}/metrics`, { headers: { accept: 'text/plain' } })).text();
+      return [...text.matchAll(/^realty_cache_requests_total\{source="answer",result="\w+"\} (\d+)$/gm)]
+        .map((m) => Number(m[1]))
+        .reduce((a, b) => a + b, 0);
+    };
+    const lookupsBefore = await answerLookups();
     const replies = await Promise.all(users.map((u) => w.chat({ message: 'homes under 700k', user_id: u })));
     expect(replies.every((r) => r.status === 200 && r.json.cached === false)).toBe(true);
     expect(w.openai.chatRequests()).toHaveLength(80);
     expect(w.realty.searches).toHaveLength(1);
+    // A personal question never uses a shared answer, so it is no answer-cache lookup in the metrics.
+    expect(await answerLookups()).toBe(lookupsBefore);
   });
 
   it('streams the model tokens as server-sent events, in order', async () => {
