@@ -33,9 +33,12 @@ export function approxTokens(text: string): number {
 /**
  * Appends a turn (ARGV[1]), keeps the newest ARGV[2] turns, renews the conversation's expiry
  * (ARGV[3] ms) and indexes it under the user (KEYS[2]) for "forget me": one command and one
- * round trip per message instead of a seven-command MULTI.
+ * round trip per message instead of a seven-command MULTI. A turn whose message started (ARGV[4],
+ * epoch ms) before the user's last "forget me" (KEYS[3]) is dropped: forgotten stays forgotten.
  */
 const APPEND_SCRIPT = `
+local erased = redis.call('GET', KEYS[3])
+if erased and tonumber(erased) >= tonumber(ARGV[4]) then return 0 end
 redis.call('RPUSH', KEYS[1], ARGV[1])
 redis.call('LTRIM', KEYS[1], -tonumber(ARGV[2]), -1)
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
@@ -70,12 +73,15 @@ function parseTurn(raw: string): Turn | undefined {
 export class ConversationStore {
   private readonly o: Required<ConversationStoreOptions>;
   private readonly memory: LRUCache<string, Turn[]>;
+  /** When each user last asked to be forgotten, for turns that were in flight (see append). */
+  private readonly erasedAt: LRUCache<string, number>;
 
   constructor(options: ConversationStoreOptions) {
     this.o = { maxTurns: 40, maxTurnChars: 4000, ...options };
     if (!(this.o.ttlSeconds > 0)) throw new RangeError('ttlSeconds must be > 0');
     if (!(this.o.maxTokens >= 0)) throw new RangeError('maxTokens must be >= 0');
     this.memory = new LRUCache({ max: this.o.memoryMaxEntries, ttl: this.o.ttlSeconds * 1000 });
+    this.erasedAt = new LRUCache({ max: this.o.memoryMaxEntries, ttl: this.o.ttlSeconds * 1000 });
   }
 
   private keys(userId: string, conversationId?: string) {
@@ -84,6 +90,7 @@ export class ConversationStore {
       conversation:
         conversationId === undefined ? '' : this.o.connection.key('conv', user, digest(conversationId)),
       index: this.o.connection.key('convs', user),
+      erased: this.o.connection.key('convs-erased', user),
       memoryPrefix: this.o.connection.key('conv', user, ''),
     };
   }
@@ -108,9 +115,14 @@ export class ConversationStore {
     return kept.reverse();
   }
 
-  /** Adds a turn and renews the conversation's expiry. */
-  async append(userId: string, conversationId: string, turn: Turn): Promise<void> {
-    const { conversation, index } = this.keys(userId, conversationId);
+  /**
+   * Adds a turn and renews the conversation's expiry. `startedAt` (epoch ms) is when its message
+   * began: a turn of a message that was running when the user asked to be forgotten is dropped.
+   */
+  async append(userId: string, conversationId: string, turn: Turn, startedAt = turn.at): Promise<void> {
+    const { conversation, index, erased } = this.keys(userId, conversationId);
+    const since = this.erasedAt.get(userId);
+    if (since !== undefined && since >= startedAt) return;
     const stored: Turn = {
       user: turn.user.slice(0, this.o.maxTurnChars),
       assistant: turn.assistant.slice(0, this.o.maxTurnChars),
@@ -119,7 +131,16 @@ export class ConversationStore {
     const ttlMs = this.o.ttlSeconds * 1000;
     await this.o.connection.withFallback(
       async (c) => {
-        const args = [2, conversation, index, JSON.stringify(stored), this.o.maxTurns, ttlMs] as const;
+        const args = [
+          3,
+          conversation,
+          index,
+          erased,
+          JSON.stringify(stored),
+          this.o.maxTurns,
+          ttlMs,
+          startedAt,
+        ] as const;
         try {
           await c.evalsha(APPEND_SHA, ...args);
         } catch (err) {
@@ -139,7 +160,9 @@ export class ConversationStore {
    * Redis could not be reached (its copies then expire with their TTL).
    */
   async eraseUser(userId: string): Promise<{ deleted: number; redisReachable: boolean }> {
-    const { index, memoryPrefix } = this.keys(userId);
+    const { index, erased, memoryPrefix } = this.keys(userId);
+    const now = Date.now();
+    this.erasedAt.set(userId, now);
     let inMemory = 0;
     for (const key of [...this.memory.keys()]) {
       if (key.startsWith(memoryPrefix)) {
@@ -150,6 +173,8 @@ export class ConversationStore {
     let redisReachable = true;
     const inRedis = await this.o.connection.withFallback(
       async (c) => {
+        // The marker first: a turn in flight on another instance checks it when it is appended.
+        await c.set(erased, String(now), 'PX', this.o.ttlSeconds * 1000);
         const members = await c.smembers(index);
         const n = members.length > 0 ? await c.unlink(...members) : 0;
         await c.unlink(index);

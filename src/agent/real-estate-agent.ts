@@ -133,6 +133,7 @@ export class RealEstateAgent implements Agent {
 
   async answer(message: InboundMessage, context: AgentContext): Promise<AgentAnswer> {
     if (context.signal.aborted) throw abortReason(context.signal);
+    const startedAt = Date.now();
     await this.gate.pass();
     const key = this.o.answers.keyFor(message.text);
     // All at once: the budget, what is personal, and (speculatively) a stored answer. The memory
@@ -155,13 +156,15 @@ export class RealEstateAgent implements Agent {
       else outcome = await this.shared(message, context, allowance, key);
     }
     // Not awaited: the reply need not wait for it. Commands on the one Redis connection run in
-    // order, so this conversation's next message reads the turn.
+    // order, so this conversation's next message reads the turn. Dropped if the user asked to be
+    // forgotten while this message ran.
     this.o.conversations
-      .append(message.userId, message.conversationId, {
-        user: message.text,
-        assistant: outcome.text,
-        at: Date.now(),
-      })
+      .append(
+        message.userId,
+        message.conversationId,
+        { user: message.text, assistant: outcome.text, at: Date.now() },
+        startedAt,
+      )
       .catch((err: unknown) => {
         context.logger.warn({ err: { message: (err as Error)?.message } }, 'conversation turn not saved');
       });

@@ -59,6 +59,26 @@ describe('conversation store', () => {
     expect(await s.eraseUser('u1')).toEqual({ deleted: 0, redisReachable: true });
   });
 
+  it('drops the turn of a message that was running when its user asked to be forgotten, on any instance', async () => {
+    const a = await connect();
+    const b = await testConnection(testLogger('conversations').logger, { prefix: a.keyPrefix });
+    connections.push(b);
+    const here = store(a);
+    const there = store(b);
+    const startedBefore = Date.now() - 1000;
+    await here.eraseUser('u1');
+    const late = { user: 'my salary is 90k', assistant: 'Noted.', at: Date.now() };
+    await here.append('u1', 'c', late, startedBefore);
+    await there.append('u1', 'c', late, startedBefore);
+    expect(await there.recent('u1', 'c')).toEqual([]);
+    expect(await scanKeys(a.client, `${a.keyPrefix}conv:*`)).toEqual([]);
+    // A message that started after the erasure is kept, and other users are untouched.
+    await there.append('u1', 'c', late, Date.now() + 1);
+    await there.append('u2', 'c', late, startedBefore);
+    expect(await here.recent('u1', 'c')).toHaveLength(1);
+    expect(await here.recent('u2', 'c')).toHaveLength(1);
+  });
+
   it('works from memory while Redis is unreachable (degraded mode)', async () => {
     const c = await connect(false); // never started: memory mode
     const s = store(c);
@@ -70,6 +90,8 @@ describe('conversation store', () => {
     expect(await s.eraseUser('u1')).toEqual({ deleted: 1, redisReachable: false });
     expect(await s.recent('u1', 'a')).toEqual([]);
     expect(await s.recent('u2', 'a')).toHaveLength(1);
+    await s.append('u1', 'a', { ...turn(4), at: Date.now() }, Date.now() - 1000); // was in flight
+    expect(await s.recent('u1', 'a')).toEqual([]);
   });
 });
 
