@@ -1,6 +1,7 @@
 import { link, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { fsyncDirectory } from '../data/atomic-file.js';
+import { listFolder } from '../data/list-folder.js';
 import { utcStamp } from '../data/safe-names.js';
 
 /**
@@ -52,13 +53,7 @@ export function parseArchiveName(name: string): { kind: ArchiveKind; createdAt: 
 /** Archives in `backupDir`, newest first (an absent folder holds none). */
 export async function listArchives(backupDir: string): Promise<ArchiveInfo[]> {
   const dir = resolve(backupDir);
-  let names: string[];
-  try {
-    names = await readdir(dir);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw err;
-  }
+  const names = await listFolder(dir);
   const out: ArchiveInfo[] = [];
   for (const name of names) {
     const parsed = parseArchiveName(name);

@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, readlink, stat, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readlink, stat, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { AppError } from '../core/errors.js';
 import { writeFileAtomic } from './atomic-file.js';
 import { dataPaths } from './layout.js';
+import { listFolder } from './list-folder.js';
 
 /**
  * Lock files in `DATA_DIR/.locks/`: every running service instance holds its own
@@ -128,13 +129,7 @@ async function inspect(file: string): Promise<LockHolder | undefined> {
  */
 async function holders(dataDir: string, match: (name: string) => boolean, onStale?: (h: LockHolder) => void) {
   const dir = dataPaths(dataDir).locks;
-  let names: string[];
-  try {
-    names = await readdir(dir);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw err;
-  }
+  const names = await listFolder(dir);
   const live: LockHolder[] = [];
   for (const name of names.filter(match).sort()) {
     const h = await inspect(join(dir, name));

@@ -17,6 +17,7 @@ import type {
 } from './data-store.js';
 import { recoverInterruptedRestores } from './folder-swap.js';
 import { type DataPaths, dataPaths, STAGING_PREFIX } from './layout.js';
+import { listFolder } from './list-folder.js';
 import { type HeldLock, KeyedMutex, RedisLock } from './record-lock.js';
 import { parseReportHead, renderReport } from './report-format.js';
 import { assertTitle, assertUserId, isReportId, newReportId, userFileName } from './safe-names.js';
@@ -253,13 +254,7 @@ export class FileDataStore implements ManagedDataStore {
   async listReports(options: ListReportsOptions = {}): Promise<ReportSummary[]> {
     const limit = Math.min(Math.max(Math.trunc(options.limit ?? 50), 1), 1000);
     if (options.author !== undefined) assertUserId(options.author);
-    let names: string[];
-    try {
-      names = await readdir(this.paths.reports);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw err;
-    }
+    const names = await listFolder(this.paths.reports);
     const ids = names
       .filter((n) => n.endsWith('.md') && isReportId(n.slice(0, -3)))
       .map((n) => n.slice(0, -3))

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fsyncDirectory, writeFileAtomic } from './atomic-file.js';
 import { DATA_FOLDERS, type DataFolder, dataPaths, STAGING_PREFIX } from './layout.js';
+import { listFolder } from './list-folder.js';
 import { utcStamp } from './safe-names.js';
 
 /**
@@ -133,13 +134,7 @@ export interface Recovery {
  */
 export async function recoverInterruptedRestores(dataDir: string): Promise<Recovery[]> {
   const root = dataPaths(dataDir).root;
-  let names: string[];
-  try {
-    names = await readdir(root);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw err;
-  }
+  const names = await listFolder(root);
   const out: Recovery[] = [];
   for (const name of names.filter((n) => n.startsWith(STAGING_PREFIX)).sort()) {
     const dir = join(root, name);
