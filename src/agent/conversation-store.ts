@@ -116,6 +116,21 @@ export class ConversationStore {
   }
 
   /**
+   * True when the user asked to be forgotten at or after `startedAt` (epoch ms), here or (when
+   * Redis is reachable) on another instance: work begun before must not bring anything back.
+   */
+  async erasedSince(userId: string, startedAt: number): Promise<boolean> {
+    const here = this.erasedAt.get(userId);
+    if (here !== undefined && here >= startedAt) return true;
+    const { erased } = this.keys(userId);
+    const there = await this.o.connection.withFallback(
+      (c) => c.get(erased),
+      () => null,
+    );
+    return there !== null && Number(there) >= startedAt;
+  }
+
+  /**
    * Adds a turn and renews the conversation's expiry. `startedAt` (epoch ms) is when its message
    * began: a turn of a message that was running when the user asked to be forgotten is dropped.
    */

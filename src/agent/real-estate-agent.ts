@@ -147,13 +147,13 @@ export class RealEstateAgent implements Agent {
     ]);
     let outcome: Outcome;
     if (facts.length > 0 || turns.length > 0)
-      outcome = await this.execute(message, context, context.signal, allowance, facts, turns);
+      outcome = await this.execute(message, context, context.signal, allowance, facts, turns, startedAt);
     else {
       // Only now is the stored answer's lookup used: count it (a personal question never looks).
       this.o.answers.recordLookup(key, stored !== undefined);
       if (stored !== undefined)
         outcome = { text: stored, cached: true, shareable: true, traceId: context.traceId };
-      else outcome = await this.shared(message, context, allowance, key);
+      else outcome = await this.shared(message, context, allowance, key, startedAt);
     }
     // Not awaited: the reply need not wait for it. Commands on the one Redis connection run in
     // order, so this conversation's next message reads the turn. Dropped if the user asked to be
@@ -181,6 +181,7 @@ export class RealEstateAgent implements Agent {
     context: AgentContext,
     allowance: number,
     key: string,
+    startedAt: number,
   ): Promise<Outcome> {
     const answers = this.o.answers;
     const fresh = answers.recentAnswer(key);
@@ -196,7 +197,7 @@ export class RealEstateAgent implements Agent {
             return context.logger;
           },
         };
-        const result = await this.execute(message, leader, signal, allowance, [], []);
+        const result = await this.execute(message, leader, signal, allowance, [], [], startedAt);
         if (result.shareable)
           answers.set(key, result.text).catch((err: unknown) => {
             context.logger.warn({ err: { message: (err as Error)?.message } }, 'answer not cached');
@@ -210,7 +211,7 @@ export class RealEstateAgent implements Agent {
       if (this.debug) context.logger.debug({ shared_trace_id: out.traceId }, 'joined an identical question');
       return { ...out, cached: true };
     }
-    return this.execute(message, context, context.signal, allowance, [], []);
+    return this.execute(message, context, context.signal, allowance, [], [], startedAt);
   }
 
   /** One agent run: prompt, orchestrator loop (traced when LangSmith is on), budget accounting. */
@@ -221,10 +222,12 @@ export class RealEstateAgent implements Agent {
     allowance: number,
     facts: readonly Fact[],
     turns: readonly Turn[],
+    startedAt: number,
   ): Promise<Outcome> {
     const usage: Promise<void>[] = [];
     const run = new AgentRun({
       userId: message.userId,
+      messageStartedAt: startedAt,
       platform: message.platform,
       conversationId: message.conversationId,
       traceId: context.traceId,

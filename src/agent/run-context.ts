@@ -34,6 +34,8 @@ export interface StepScope {
 /** What a run is made of. */
 export interface AgentRunInit {
   readonly userId: string;
+  /** When the message being answered began (epoch ms): writes of the user's data check it. */
+  readonly messageStartedAt: number;
   readonly platform: string;
   readonly conversationId: string;
   readonly traceId: string;
@@ -74,6 +76,8 @@ export class AgentRun {
   readonly conversationId: string;
   readonly traceId: string;
   readonly deadline: number;
+  /** When the message being answered began (epoch ms). */
+  readonly messageStartedAt: number;
   /** Set by tools that read or write the user's own data (memory, reports). */
   userSpecific = false;
   /** Tokens the model reported for this run. */
@@ -95,6 +99,7 @@ export class AgentRun {
     this.platform = init.platform;
     this.conversationId = init.conversationId;
     this.traceId = init.traceId;
+    this.messageStartedAt = init.messageStartedAt;
     this.debug = init.debug ?? false;
     const now = init.now ?? Date.now;
     this.deadline = now() + init.budgetMs;

@@ -15,10 +15,10 @@ export class UserData implements UserDataEraser {
   ) {}
 
   async forget(userId: string): Promise<ForgetOutcome> {
-    const [memoryDeleted, conversations] = await Promise.all([
-      this.deps.memory.erase(userId),
-      this.deps.conversations.eraseUser(userId),
-    ]);
+    // Conversations first: erasing them marks the erasure, which a fact being remembered by a
+    // message still running checks under the memory record's lock (see UserMemory.remember).
+    const conversations = await this.deps.conversations.eraseUser(userId);
+    const memoryDeleted = await this.deps.memory.erase(userId);
     if (!conversations.redisReachable)
       this.deps.logger.warn(
         'forget: Redis unreachable, conversations erased from memory only; the user is told to ask again',

@@ -18,6 +18,11 @@ export interface UserMemoryOptions {
   readonly maxValueChars?: number;
   /** Characters of facts rendered into the prompt (newest first). */
   readonly promptMaxChars: number;
+  /**
+   * True when the user asked to be forgotten at or after `startedAt`: a fact from a message that
+   * was running then is not written (see {@link UserMemory.remember}).
+   */
+  readonly erasedSince?: (userId: string, startedAt: number) => Promise<boolean>;
 }
 
 const KEY = /^[a-z0-9_]{1,48}$/;
@@ -62,7 +67,7 @@ function toData(facts: readonly Fact[]): MemoryData {
  * comes from the message being answered, never from the model.
  */
 export class UserMemory {
-  private readonly o: Required<UserMemoryOptions>;
+  private readonly o: UserMemoryOptions & Required<Pick<UserMemoryOptions, 'maxFacts' | 'maxValueChars'>>;
 
   constructor(options: UserMemoryOptions) {
     this.o = { maxFacts: 50, maxValueChars: 500, ...options };
@@ -75,13 +80,29 @@ export class UserMemory {
     return factsOf((await this.o.store.readMemory(userId))?.data);
   }
 
-  /** Stores or replaces one fact. */
-  async remember(userId: string, rawKey: string, rawValue: string): Promise<{ key: string; count: number }> {
+  /**
+   * Stores or replaces one fact. `startedAt` is when the message asking for it began: if the user
+   * asked to be forgotten since, nothing is written (checked under the record's lock, which
+   * "forget me" takes too, after marking the erasure).
+   */
+  async remember(
+    userId: string,
+    rawKey: string,
+    rawValue: string,
+    startedAt?: number,
+  ): Promise<{ key: string; count: number }> {
     const key = normaliseFactKey(rawKey);
     const value = rawValue.replace(CONTROL, ' ').trim().slice(0, this.o.maxValueChars);
     if (value === '') throw new AppError('validation_failed', 'value: must not be empty');
     let count = 0;
-    await this.o.store.updateMemory(userId, (current) => {
+    const erasedSince = this.o.erasedSince;
+    await this.o.store.updateMemory(userId, async (current) => {
+      if (startedAt !== undefined && erasedSince && (await erasedSince(userId, startedAt))) {
+        throw new AppError(
+          'user_forgotten',
+          'The user asked to be forgotten meanwhile: nothing was remembered',
+        );
+      }
       const others = factsOf(current).filter((f) => f.key !== key);
       const kept = others.slice(0, this.o.maxFacts - 1);
       const facts = [{ key, value, updatedAt: new Date().toISOString() }, ...kept];

@@ -86,12 +86,16 @@ export function buildAgentServices(config: Config, deps: AgentDeps): AgentServic
     },
   });
   const tools = createToolBackends(config, { cache, upstreams });
-  const memory = new UserMemory({ store: data, promptMaxChars: env.AGENT_MEMORY_PROMPT_MAX_CHARS });
   const conversations = new ConversationStore({
     connection,
     ttlSeconds: env.CONVERSATION_TTL_SECONDS,
     maxTokens: env.CONVERSATION_MAX_TOKENS,
     memoryMaxEntries: env.MEMORY_STORE_MAX_ENTRIES,
+  });
+  const memory = new UserMemory({
+    store: data,
+    promptMaxChars: env.AGENT_MEMORY_PROMPT_MAX_CHARS,
+    erasedSince: (userId, startedAt) => conversations.erasedSince(userId, startedAt),
   });
   const userData = new UserData({ memory, conversations, logger });
   const settings = llmSettings(env);

@@ -75,6 +75,11 @@ export const ERROR_CODES = {
   data_corrupt: { status: 500, type: 'internal', title: 'A stored file is unreadable' },
   data_busy: { status: 503, type: 'overload', title: 'The record is being updated elsewhere; try again' },
   data_locked: { status: 409, type: 'validation', title: 'The data folder is in use' },
+  user_forgotten: {
+    status: 409,
+    type: 'validation',
+    title: 'The user asked to be forgotten while this message was being answered',
+  },
   backup_not_found: { status: 404, type: 'validation', title: 'No such backup archive' },
   backup_invalid: { status: 422, type: 'validation', title: 'The backup archive failed verification' },
   backup_failed: { status: 500, type: 'internal', title: 'The backup operation failed' },

@@ -46,6 +46,7 @@ const logger = testLogger('agent-unit').logger;
 function newRun(options: { budgetMs?: number; stepTimeoutMs?: number; parent?: AbortSignal } = {}) {
   return new AgentRun({
     userId: 'http:alpha:u1',
+    messageStartedAt: Date.now(),
     platform: 'http',
     conversationId: 'c1',
     traceId: '00000000-0000-4000-8000-000000000000',

@@ -20,7 +20,7 @@ export function memoryTools(memory: UserMemory): StructuredToolInterface[] {
       }),
       userSpecific: true,
       run: async ({ key, value }, { run }) => {
-        const saved = await memory.remember(run.userId, key, value);
+        const saved = await memory.remember(run.userId, key, value, run.messageStartedAt);
         return { remembered: saved.key, facts_stored: saved.count };
       },
     }),
