@@ -2,6 +2,7 @@ import { setMaxListeners } from 'node:events';
 import type { ChatModels } from '../agent/model-factory.js';
 import { Cache } from '../cache/cache.js';
 import type { Config } from '../config/config.js';
+import { SECRET_VARIABLES } from '../config/env-schema.js';
 import type { Agent, Reply } from '../core/message.js';
 import { MessagePipeline } from '../core/pipeline.js';
 import type { ManagedDataStore } from '../data/data-store.js';
@@ -48,20 +49,29 @@ export interface CoreOverrides {
   readonly metricsDefaults?: boolean;
 }
 
-/** Every secret value in the configuration, for the log scrubber. */
+/**
+ * Every secret value in the configuration, for the log scrubber: each variable the schema marks
+ * secret (whole values; API_KEYS as its secrets; REDIS_URL as its password, encoded and decoded).
+ */
 export function secretsOf(config: Config): string[] {
-  const e = config.env;
-  return [
-    ...config.apiKeys.map((k) => k.secret),
-    e.OPENAI_API_KEY,
-    e.RAPIDAPI_KEY,
-    e.LANGSMITH_API_KEY,
-    e.SLACK_BOT_TOKEN,
-    e.SLACK_SIGNING_SECRET,
-    e.SLACK_APP_TOKEN,
-    e.DISCORD_TOKEN,
-    new URL(e.REDIS_URL).password || undefined,
-  ].filter((s): s is string => typeof s === 'string' && s.length > 0);
+  const e = config.env as unknown as Record<string, unknown>;
+  const out: string[] = config.apiKeys.map((k) => k.secret);
+  for (const name of SECRET_VARIABLES) {
+    if (name === 'API_KEYS' || name === 'REDIS_URL') continue;
+    const value = e[name];
+    if (typeof value === 'string') out.push(value);
+  }
+  const password = new URL(config.env.REDIS_URL).password;
+  if (password) out.push(password, safeDecode(password));
+  return [...new Set(out.filter((s) => s.length > 0))];
+}
+
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
 }
 
 /** Builds the core from configuration: one place where its parts are wired together. */
