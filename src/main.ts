@@ -1,6 +1,9 @@
 import { createApp } from './app/create-app.js';
 import { ConfigError, loadConfig } from './config/config.js';
 
+/** A signal repeated sooner than this after the first is the same request to stop, not a second one. */
+const REPEAT_SIGNAL_GRACE_MS = 1000;
+
 /** The composition root: read configuration, build the service, run it until a signal. */
 async function main(): Promise<void> {
   let config: ReturnType<typeof loadConfig>;
@@ -20,13 +23,16 @@ async function main(): Promise<void> {
     log.fatal({ err }, 'uncaught exception: stopping');
     void app.stop().finally(() => process.exit(1));
   });
-  let signals = 0;
+  // Ctrl-C in a terminal reaches node twice under `npm start` (the process group's SIGINT, and
+  // npm passing its own on) within milliseconds: only a repeat after a moment means "exit now".
+  let firstSignalAt: number | undefined;
   const onSignal = (signal: NodeJS.Signals) => {
-    signals++;
-    if (signals > 1) {
+    if (firstSignalAt !== undefined) {
+      if (Date.now() - firstSignalAt < REPEAT_SIGNAL_GRACE_MS) return;
       log.warn({ signal }, 'second signal: exiting now');
       process.exit(1);
     }
+    firstSignalAt = Date.now();
     log.info({ signal }, 'signal received');
     void app.stop().then(
       () => process.exit(0),
