@@ -52,4 +52,11 @@ describe('architecture boundaries', () => {
     expect(names.filter((n) => !new RegExp(`^#?\\s*${n}=`, 'm').test(example))).toEqual([]);
     expect(names.filter((n) => !readme.includes(`\`${n}\``))).toEqual([]);
   });
+
+  it('docker-compose.yml passes every variable of the schema to the backend', async () => {
+    const { envSchema } = await import('../../src/config/env-schema.js');
+    const compose = readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8');
+    const names = Object.keys(envSchema.shape);
+    expect(names.filter((n) => !new RegExp(`^\\s+${n}: `, 'm').test(compose))).toEqual([]);
+  });
 });
