@@ -157,6 +157,9 @@ export function openApiDocument(maxChars: number) {
             },
             '400': errorResponse('Malformed JSON, a bad user_id, or different user_ids in query and body'),
             '401': errorResponse('Missing or unknown API key'),
+            '408': errorResponse('The body did not arrive in time'),
+            '413': errorResponse('Body too large'),
+            '415': errorResponse('A body that is not JSON'),
             '429': errorResponse('Rate limited', { 'Retry-After': { schema: { type: 'integer' } } }),
             '503': errorResponse(
               'Redis is unreachable (`redis_unavailable`): the remembered facts were deleted but the ' +
