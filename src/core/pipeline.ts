@@ -263,8 +263,7 @@ export class MessagePipeline {
         return { ...found.result, cached: true };
       if (found === undefined) break;
     }
-    if (options.signal?.aborted || this.o.shutdownSignal?.aborted || cancelled !== undefined)
-      throw this.abortError(false, options.signal?.reason ?? cancelled);
+    if (stopped()) throw this.abortError(false, options.signal?.reason ?? cancelled);
     throw new AppError(
       'idempotency_in_progress',
       'A request with this Idempotency-Key is still in progress; retry later',
