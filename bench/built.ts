@@ -15,7 +15,8 @@ import type * as ClearPattern from '../src/cache/clear-pattern.js';
 import type * as Config from '../src/config/config.js';
 import type * as Logger from '../src/logging/logger.js';
 
-const dist = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist');
+/** The build's folder. */
+export const dist = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist');
 
 async function load<T>(module: string): Promise<T> {
   const file = join(dist, module);

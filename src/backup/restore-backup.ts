@@ -124,13 +124,14 @@ export async function restoreBackup(o: RestoreOptions): Promise<RestoreResult> {
     try {
       const writer = new StagingWriter(staging.newDir);
       let verified: Awaited<ReturnType<typeof verifyArchive>>;
+      let sync: 'syncfs' | 'fsync';
       try {
         verified = await verifyArchive(o.archive, o.limits, writer);
         await writer.finish();
+        sync = await writer.sync();
       } finally {
         await writer.close();
       }
-      const sync = await writer.sync();
       // Nothing is pruned until the swap succeeded: a failed restore changes no archive either.
       const made = await createBackup({
         kind: 'pre_restore',

@@ -1,16 +1,10 @@
-import { execFile } from 'node:child_process';
 import { open } from 'node:fs/promises';
 import { dirname, resolve, sep } from 'node:path';
-import { promisify } from 'node:util';
 import { AppError } from '../core/errors.js';
 import { fsyncDirectory } from '../data/atomic-file.js';
+import { FileSystemSync } from './file-system-sync.js';
 import type { EntryHandler, FileSink } from './tar-reader.js';
 import { type WriteOp, WriterThread } from './writer-thread.js';
-
-/** `syncfs(2)` of the file system holding `path`, through coreutils `sync -f`. */
-function syncFileSystem(path: string): Promise<unknown> {
-  return promisify(execFile)('sync', ['-f', path], { timeout: 300_000 });
-}
 
 /** Data bytes per batch handed to the writer thread. */
 const BATCH_BYTES = 2 * 1024 * 1024;
@@ -40,6 +34,7 @@ export class StagingWriter implements EntryHandler {
   private readonly root: string;
   private readonly made = new Set<string>();
   private readonly thread = new WriterThread();
+  private readonly fileSystem: FileSystemSync;
   private ops: WriteOp[] = [];
   private data = this.thread.buffer(BATCH_BYTES);
   private used = 0;
@@ -51,6 +46,7 @@ export class StagingWriter implements EntryHandler {
   constructor(root: string) {
     this.root = resolve(root);
     this.made.add(this.root);
+    this.fileSystem = new FileSystemSync(this.root);
   }
 
   private target(path: string): string {
@@ -123,11 +119,10 @@ export class StagingWriter implements EntryHandler {
   private startWriteback(): void {
     if (this.writeback || this.sent - this.kickedAt < WRITEBACK_BYTES) return;
     this.kickedAt = this.sent;
-    this.writeback = syncFileSystem(this.root)
-      .catch(() => undefined) // only a head start: sync() makes the data durable
-      .finally(() => {
-        this.writeback = undefined;
-      });
+    // Only a head start: sync() makes the data durable.
+    this.writeback = this.fileSystem.sync().finally(() => {
+      this.writeback = undefined;
+    });
   }
 
   /** Hands over what is left and waits until all of it is written; throws the first failure. */
@@ -136,36 +131,33 @@ export class StagingWriter implements EntryHandler {
     await this.thread.flush();
   }
 
-  /** Ends the writer thread (closing a file a failure left open). Always call it. */
+  /** Ends the writer thread (closing a file a failure left open) and the sync helper. Always call it. */
   async close(): Promise<void> {
-    await this.thread.close();
+    await Promise.all([this.thread.close(), this.fileSystem.close()]);
   }
 
   /**
-   * Makes everything written durable before it is swapped in: one `syncfs` of the file system
-   * (`sync -f`, coreutils) when available, else an fsync of every file and folder.
+   * Makes everything written durable before it is swapped in (after {@link finish}, before
+   * {@link close}): one `syncfs` of the file system (`sync -f`, coreutils) when available, else an
+   * fsync of every file and folder.
    */
   async sync(): Promise<'syncfs' | 'fsync'> {
     await this.writeback;
-    try {
-      await syncFileSystem(this.root);
-      return 'syncfs';
-    } catch {
-      const queue = [...this.files];
-      const worker = async () => {
-        for (let f = queue.pop(); f !== undefined; f = queue.pop()) {
-          const h = await open(f, 'r');
-          try {
-            await h.sync();
-          } finally {
-            await h.close();
-          }
+    if (await this.fileSystem.sync()) return 'syncfs';
+    const queue = [...this.files];
+    const worker = async () => {
+      for (let f = queue.pop(); f !== undefined; f = queue.pop()) {
+        const h = await open(f, 'r');
+        try {
+          await h.sync();
+        } finally {
+          await h.close();
         }
-      };
-      await Promise.all(Array.from({ length: 8 }, worker));
-      for (const d of [...this.folders].reverse()) await fsyncDirectory(d);
-      await fsyncDirectory(this.root);
-      return 'fsync';
-    }
+      }
+    };
+    await Promise.all(Array.from({ length: 8 }, worker));
+    for (const d of [...this.folders].reverse()) await fsyncDirectory(d);
+    await fsyncDirectory(this.root);
+    return 'fsync';
   }
 }
