@@ -3,6 +3,7 @@ import { AIMessage, type BaseMessage, HumanMessage, SystemMessage } from '@langc
 import { RunnableLambda } from '@langchain/core/runnables';
 import type { StructuredToolInterface } from '@langchain/core/tools';
 import { abortReason } from '../core/abort.js';
+import { DerivedContext } from '../core/agent-context.js';
 import type { ErrorType } from '../core/errors.js';
 import type { Agent, AgentAnswer, AgentContext, InboundMessage } from '../core/message.js';
 import { hashUserId } from '../core/pipeline.js';
@@ -189,14 +190,7 @@ export class RealEstateAgent implements Agent {
     const out = await answers.flight.run(
       key,
       async (signal) => {
-        const leader: AgentContext = {
-          signal,
-          traceId: context.traceId,
-          onToken: context.onToken,
-          get logger() {
-            return context.logger;
-          },
-        };
+        const leader = new DerivedContext(signal, context.traceId, context, context.onToken);
         const result = await this.execute(message, leader, signal, allowance, [], [], startedAt);
         if (result.shareable)
           answers.set(key, result.text).catch((err: unknown) => {

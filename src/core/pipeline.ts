@@ -3,6 +3,7 @@ import type { ClaimResult, IdempotencyStore } from '../dedup/idempotency-store.j
 import type { Logger } from '../logging/logger.js';
 import type { ServiceMetrics } from '../metrics/service-metrics.js';
 import type { RateLimiter } from '../rate-limit/rate-limiter.js';
+import { DerivedContext } from './agent-context.js';
 import { type AbortErrorOf, AgentRun } from './agent-run.js';
 import { AppError, type RateLimitState, toAppError, typeOf } from './errors.js';
 import type { Agent, InboundMessage, Reply } from './message.js';
@@ -289,14 +290,7 @@ export class MessagePipeline {
     options.onCancel?.(run.abort);
     try {
       const answer = await run.settle(
-        this.o.agent.answer(message, {
-          signal: run.signal,
-          traceId,
-          get logger() {
-            return log.logger;
-          },
-          onToken: options.onToken,
-        }),
+        this.o.agent.answer(message, new DerivedContext(run.signal, traceId, log, options.onToken)),
       );
       return {
         text: answer.text,
