@@ -6,7 +6,7 @@
  * first: the benchmarks run the compiled service, as production does (bench/built.ts).
  */
 import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -25,10 +25,17 @@ if (build.status !== 0) {
   console.error('npm run build failed');
   process.exit(2);
 }
+// The V8 flags production runs with (package.json's start script, also in the Dockerfile and the
+// systemd unit): the benchmarks run the service in their own process, so they take the same.
+const start = (
+  JSON.parse(readFileSync(join(here, '..', 'package.json'), 'utf8')) as { scripts: { start: string } }
+).scripts.start;
+const v8Flags = /exec node ((?:--\S+ )*)dist\/src\/main\.js/.exec(start)?.[1]?.trim().split(' ') ?? [];
+console.log(`node flags of npm start: ${v8Flags.join(' ') || '(none)'}`);
 let failed = 0;
 for (const f of files) {
   console.log(`\n=== ${f} ===`);
-  const r = spawnSync(process.execPath, ['--import', 'tsx', '--expose-gc', join(here, f)], {
+  const r = spawnSync(process.execPath, [...v8Flags, '--import', 'tsx', '--expose-gc', join(here, f)], {
     stdio: 'inherit',
   });
   if (r.status !== 0) {

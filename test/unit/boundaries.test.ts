@@ -53,6 +53,18 @@ describe('architecture boundaries', () => {
     expect(names.filter((n) => !readme.includes(`\`${n}\``))).toEqual([]);
   });
 
+  it('npm start, the Dockerfile and the systemd unit run node with the same V8 flags', () => {
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+      scripts: { start: string };
+    };
+    const flags = /exec node ((?:--\S+ )*)dist\/src\/main\.js/.exec(pkg.scripts.start)?.[1]?.trim() ?? '';
+    expect(flags).toBe('--max-semi-space-size=8');
+    const dockerCmd = /^CMD \[(.*)\]$/m.exec(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'))?.[1] ?? '';
+    expect(dockerCmd).toBe(['node', ...flags.split(' '), 'dist/src/main.js'].map((a) => `"${a}"`).join(', '));
+    const unit = readFileSync(join(ROOT, 'deploy', 'real-estate-ai.service'), 'utf8');
+    expect(/^ExecStart=(.*)$/m.exec(unit)?.[1]).toBe(`/usr/bin/node ${flags} dist/src/main.js`);
+  });
+
   it('docker-compose.yml passes every variable of the schema to the backend', async () => {
     const { envSchema } = await import('../../src/config/env-schema.js');
     const compose = readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8');
