@@ -211,6 +211,7 @@ export class AgentRun {
     this.timeUp = true;
     this.controller.abort(timeoutError(message));
   }
+
   /**
    * Ends the run: clears its timer and its listener on the caller's signal, and aborts its signal
    * so that work still going (a parallel tool call beside one that failed the run) stops at once.
@@ -226,8 +227,9 @@ export class AgentRun {
  * The step scopes are small classes, not object literals with a `get timedOut()`: a literal
  * with a getter defines a fresh accessor on each object, which V8 cannot share between objects;
  * such an object and everything its getter's closure reaches (the run, the message, the model's
- * answers) outlived every young-generation GC until the next full one. Measured: 1.2 KB promoted
- * to the old generation per model call, 0 with the class.
+ * answers) outlived every young-generation GC until the next full one. With these classes and
+ * DerivedContext (core/agent-context.ts), a message of the agent benchmark promotes 8.5 KB to the
+ * old generation instead of 11.4 KB.
  */
 
 /** The run's own signal and deadline (no timer of its own). */
