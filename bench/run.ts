@@ -6,9 +6,10 @@
  * first: the benchmarks run the compiled service, as production does (bench/built.ts).
  */
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startNodeFlags } from '../test/helpers/node-flags.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const filter = process.argv[2] ?? '';
@@ -25,12 +26,9 @@ if (build.status !== 0) {
   console.error('npm run build failed');
   process.exit(2);
 }
-// The V8 flags production runs with (package.json's start script, also in the Dockerfile and the
-// systemd unit): the benchmarks run the service in their own process, so they take the same.
-const start = (
-  JSON.parse(readFileSync(join(here, '..', 'package.json'), 'utf8')) as { scripts: { start: string } }
-).scripts.start;
-const v8Flags = /exec node ((?:--\S+ )*)dist\/src\/main\.js/.exec(start)?.[1]?.trim().split(' ') ?? [];
+// The V8 flags production runs with (also in the Dockerfile and the systemd unit): the benchmarks
+// run the service in their own process, so they take the same.
+const v8Flags = startNodeFlags(join(here, '..'));
 console.log(`node flags of npm start: ${v8Flags.join(' ') || '(none)'}`);
 let failed = 0;
 for (const f of files) {

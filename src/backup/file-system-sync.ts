@@ -29,9 +29,11 @@ export class FileSystemSync {
     this.exited = new Promise((resolve) => {
       this.child.once('close', () => resolve());
       // A helper that could not start never emits 'close' in some Node versions: 'error' settles too.
-      this.child.once('error', () => resolve());
+      this.child.once('error', () => {
+        this.giveUp();
+        resolve();
+      });
     });
-    this.child.once('error', () => this.giveUp());
     this.child.once('exit', () => this.giveUp());
     this.child.stdin?.on('error', () => this.giveUp());
     if (this.child.stdout) {

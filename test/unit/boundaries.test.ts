@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { startNodeFlags } from '../helpers/node-flags.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 
@@ -54,10 +55,7 @@ describe('architecture boundaries', () => {
   });
 
   it('npm start, the Dockerfile and the systemd unit run node with the same V8 flags', () => {
-    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
-      scripts: { start: string };
-    };
-    const flags = /exec node ((?:--\S+ )*)dist\/src\/main\.js/.exec(pkg.scripts.start)?.[1]?.trim() ?? '';
+    const flags = startNodeFlags(ROOT).join(' ');
     expect(flags).toBe('--max-semi-space-size=8');
     const dockerCmd = /^CMD \[(.*)\]$/m.exec(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'))?.[1] ?? '';
     expect(dockerCmd).toBe(['node', ...flags.split(' '), 'dist/src/main.js'].map((a) => `"${a}"`).join(', '));
