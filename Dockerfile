@@ -27,5 +27,5 @@ EXPOSE 3000 8000
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
   CMD node -e "fetch('http://127.0.0.1:'+(process.env.OPS_PORT||8000)+'/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
 STOPSIGNAL SIGTERM
-# --max-semi-space-size=8: the same V8 flags as `npm start` (README, "Restart, logs, scaling").
-CMD ["node", "--max-semi-space-size=8", "dist/src/main.js"]
+# The same V8 flags as `npm start` (README, "Restart, logs, scaling").
+CMD ["node", "--max-semi-space-size=8", "--no-allocation-site-pretenuring", "dist/src/main.js"]
