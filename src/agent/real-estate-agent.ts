@@ -3,6 +3,7 @@ import { AIMessage, type BaseMessage, HumanMessage, SystemMessage } from '@langc
 import { RunnableLambda } from '@langchain/core/runnables';
 import type { StructuredToolInterface } from '@langchain/core/tools';
 import { abortReason } from '../core/abort.js';
+import type { StopSource } from '../core/abort-scope.js';
 import { DerivedContext } from '../core/agent-context.js';
 import type { ErrorType } from '../core/errors.js';
 import type { Agent, AgentAnswer, AgentContext, InboundMessage } from '../core/message.js';
@@ -133,7 +134,9 @@ export class RealEstateAgent implements Agent {
   }
 
   async answer(message: InboundMessage, context: AgentContext): Promise<AgentAnswer> {
-    if (context.signal.aborted) throw abortReason(context.signal);
+    // The pipeline's scope when there is one: listening to it makes no AbortSignal.
+    const stop: StopSource = context.scope ?? context.signal;
+    if (stop.aborted) throw abortReason(stop);
     const startedAt = Date.now();
     await this.gate.pass();
     const key = this.o.answers.keyFor(message.text);
@@ -148,13 +151,13 @@ export class RealEstateAgent implements Agent {
     ]);
     let outcome: Outcome;
     if (facts.length > 0 || turns.length > 0)
-      outcome = await this.execute(message, context, context.signal, allowance, facts, turns, startedAt);
+      outcome = await this.execute(message, context, stop, allowance, facts, turns, startedAt);
     else {
       // Only now is the stored answer's lookup used: count it (a personal question never looks).
       this.o.answers.recordLookup(key, stored !== undefined);
       if (stored !== undefined)
         outcome = { text: stored, cached: true, shareable: true, traceId: context.traceId };
-      else outcome = await this.shared(message, context, allowance, key, startedAt);
+      else outcome = await this.shared(message, context, stop, allowance, key, startedAt);
     }
     // Not awaited: the reply need not wait for it. Commands on the one Redis connection run in
     // order, so this conversation's next message reads the turn. Dropped if the user asked to be
@@ -180,6 +183,7 @@ export class RealEstateAgent implements Agent {
   private async shared(
     message: InboundMessage,
     context: AgentContext,
+    stop: StopSource,
     allowance: number,
     key: string,
     startedAt: number,
@@ -189,30 +193,30 @@ export class RealEstateAgent implements Agent {
     if (fresh !== undefined) return { text: fresh, cached: true, shareable: true, traceId: context.traceId };
     const out = await answers.flight.run(
       key,
-      async (signal) => {
-        const leader = new DerivedContext(signal, context.traceId, context, context.onToken);
-        const result = await this.execute(message, leader, signal, allowance, [], [], startedAt);
+      async (scope) => {
+        const leader = new DerivedContext(scope, context.traceId, context, context.onToken);
+        const result = await this.execute(message, leader, scope, allowance, [], [], startedAt);
         if (result.shareable)
           answers.set(key, result.text).catch((err: unknown) => {
             context.logger.warn({ err: { message: (err as Error)?.message } }, 'answer not cached');
           });
         return result;
       },
-      context.signal,
+      stop,
     );
     if (out.traceId === context.traceId) return out;
     if (out.shareable) {
       if (this.debug) context.logger.debug({ shared_trace_id: out.traceId }, 'joined an identical question');
       return { ...out, cached: true };
     }
-    return this.execute(message, context, context.signal, allowance, [], [], startedAt);
+    return this.execute(message, context, stop, allowance, [], [], startedAt);
   }
 
   /** One agent run: prompt, orchestrator loop (traced when LangSmith is on), budget accounting. */
   private async execute(
     message: InboundMessage,
     context: AgentContext,
-    signal: AbortSignal,
+    stop: StopSource,
     allowance: number,
     facts: readonly Fact[],
     turns: readonly Turn[],
@@ -226,7 +230,7 @@ export class RealEstateAgent implements Agent {
       conversationId: message.conversationId,
       traceId: context.traceId,
       logger: () => context.logger,
-      parentSignal: signal,
+      parent: stop,
       budgetMs: this.o.limits.runBudgetMs,
       stepTimeoutMs: this.o.limits.stepTimeoutMs,
       tokenAllowance: allowance,

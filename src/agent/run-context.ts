@@ -1,5 +1,5 @@
-import { setMaxListeners } from 'node:events';
 import { abortReason } from '../core/abort.js';
+import { AbortScope, offStop, onStop, type StopSource } from '../core/abort-scope.js';
 import type { Logger } from '../logging/logger.js';
 import type { TurnGate } from './turn-gate.js';
 
@@ -22,6 +22,8 @@ export class RunStopped extends Error {
 /** One step of a run (a model call or a tool call): its own signal and deadline. */
 export interface StepScope {
   /** Aborts when the run aborts or the step's time is up. */
+  readonly stop: StopSource;
+  /** The stop's AbortSignal, for code outside the core (made on first read). */
   readonly signal: AbortSignal;
   /** Epoch ms: the earlier of the step's and the run's deadline. */
   readonly deadline: number;
@@ -41,8 +43,8 @@ export interface AgentRunInit {
   readonly traceId: string;
   /** The message's logger (made on first use). */
   readonly logger: () => Logger;
-  /** The caller's signal (client gone, pipeline time budget, shutdown): aborting it fails the run. */
-  readonly parentSignal: AbortSignal;
+  /** The caller's stop (client gone, pipeline time budget, shutdown): aborting it fails the run. */
+  readonly parent: StopSource;
   /** The run's own time budget: when it runs out the run stops with a plain answer. */
   readonly budgetMs: number;
   /** Longest single step (model call or tool call). */
@@ -72,8 +74,10 @@ function timeoutError(message: string): DOMException {
 /**
  * The state of one agent run, shared by the orchestrator, the subagents and the tools: who the
  * user is (never taken from model arguments), the run's AbortSignal and deadline, per-step
- * scopes, token usage, and whether anything user-specific went into the answer. One controller
- * and one timer per run and per step, always cleared: nothing is left behind when a run ends.
+ * scopes, token usage, and whether anything user-specific went into the answer. One
+ * {@link AbortScope} and one timer per run and per step, always cleared: nothing is left behind
+ * when a run ends. The run's AbortSignal is made at its first model call; a tool step's only if
+ * its tool reaches an upstream (a cache hit does not).
  */
 export class AgentRun {
   readonly userId: string;
@@ -92,7 +96,8 @@ export class AgentRun {
   /** True when debug lines are written. */
   readonly debug: boolean;
   private readonly init: AgentRunInit;
-  private readonly controller = new AbortController();
+  /** Aborts when the caller aborts or the run's time budget is spent. */
+  readonly scope = new AbortScope();
   private readonly timer: NodeJS.Timeout;
   private readonly onParentAbort: () => void;
   /** The run's time is up: its budget ran out, or a model call used up its step time. */
@@ -108,17 +113,15 @@ export class AgentRun {
     this.debug = init.debug ?? false;
     const now = init.now ?? Date.now;
     this.deadline = now() + init.budgetMs;
-    // Parallel tool calls, their upstream limiters and fetches all listen to this signal.
-    setMaxListeners(0, this.controller.signal);
-    this.onParentAbort = () => this.controller.abort(abortReason(init.parentSignal));
-    if (init.parentSignal.aborted) this.onParentAbort();
-    else init.parentSignal.addEventListener('abort', this.onParentAbort, { once: true });
+    this.onParentAbort = () => this.scope.abort(abortReason(init.parent));
+    if (init.parent.aborted) this.onParentAbort();
+    else onStop(init.parent, this.onParentAbort);
     this.timer = setTimeout(() => this.stopForTime('the agent run used up its time budget'), init.budgetMs);
   }
 
-  /** Aborts when the caller aborts or the run's time budget is spent. */
+  /** The scope's AbortSignal, for model calls and fetches (made on first read). */
   get signal(): AbortSignal {
-    return this.controller.signal;
+    return this.scope.signal;
   }
 
   get logger(): Logger {
@@ -135,7 +138,7 @@ export class AgentRun {
 
   /** True when the caller gave up (the run fails with the caller's reason). */
   get parentAborted(): boolean {
-    return this.init.parentSignal.aborted;
+    return this.init.parent.aborted;
   }
 
   /** Waits for this run's fair share of the event loop before CPU-heavy work (a model call). */
@@ -160,7 +163,7 @@ export class AgentRun {
    * {@link RunStopped} when the time budget or the token allowance is spent.
    */
   beforeModelCall(): void {
-    if (this.parentAborted) throw abortReason(this.init.parentSignal);
+    if (this.parentAborted) throw abortReason(this.init.parent);
     if (this.timeUp) throw new RunStopped('timeout');
     if (this.tokens >= this.init.tokenAllowance) throw new RunStopped('token_budget');
     this.modelCalls++;
@@ -179,7 +182,7 @@ export class AgentRun {
    * when its time budget ran out; undefined while it may go on.
    */
   stopOutcome(): unknown {
-    if (this.parentAborted) return abortReason(this.init.parentSignal);
+    if (this.parentAborted) return abortReason(this.init.parent);
     if (this.timeUp) return new RunStopped('timeout');
     return undefined;
   }
@@ -193,23 +196,22 @@ export class AgentRun {
   modelStep(): StepScope {
     const now = (this.init.now ?? Date.now)();
     const left = this.deadline - now;
-    const signal = this.controller.signal;
-    if (this.init.stepTimeoutMs >= left || signal.aborted) return new RunScope(signal, this.deadline);
-    return new ModelCallScope(this, signal, now + this.init.stepTimeoutMs, this.init.stepTimeoutMs);
+    if (this.init.stepTimeoutMs >= left || this.scope.aborted) return new RunScope(this.scope, this.deadline);
+    return new ModelCallScope(this, this.scope, now + this.init.stepTimeoutMs, this.init.stepTimeoutMs);
   }
 
   /** A scope for one step, bounded by `AGENT_STEP_TIMEOUT_MS` and the run's deadline. */
   step(): StepScope {
     const now = (this.init.now ?? Date.now)();
     const ms = Math.max(0, Math.min(this.init.stepTimeoutMs, this.deadline - now));
-    return new ToolCallScope(this.controller.signal, now + ms, ms);
+    return new ToolCallScope(this.scope, now + ms, ms);
   }
 
   /** Stops the run because its time is up (its budget, or a model call's step time). */
   stopForTime(message: string): void {
-    if (this.controller.signal.aborted) return;
+    if (this.scope.aborted) return;
     this.timeUp = true;
-    this.controller.abort(timeoutError(message));
+    this.scope.abort(timeoutError(message));
   }
 
   /**
@@ -218,8 +220,8 @@ export class AgentRun {
    */
   dispose(): void {
     clearTimeout(this.timer);
-    this.init.parentSignal.removeEventListener('abort', this.onParentAbort);
-    if (!this.controller.signal.aborted) this.controller.abort(RUN_ENDED);
+    offStop(this.init.parent, this.onParentAbort);
+    if (!this.scope.aborted) this.scope.abort(RUN_ENDED);
   }
 }
 
@@ -232,13 +234,16 @@ export class AgentRun {
  * old generation instead of 11.4 KB.
  */
 
-/** The run's own signal and deadline (no timer of its own). */
+/** The run's own scope and deadline (no timer of its own). */
 class RunScope implements StepScope {
   readonly timedOut = false;
   constructor(
-    readonly signal: AbortSignal,
+    readonly stop: AbortScope,
     readonly deadline: number,
   ) {}
+  get signal(): AbortSignal {
+    return this.stop.signal;
+  }
   dispose(): void {}
 }
 
@@ -248,11 +253,14 @@ class ModelCallScope implements StepScope {
   private readonly timer: NodeJS.Timeout;
   constructor(
     run: AgentRun,
-    readonly signal: AbortSignal,
+    readonly stop: AbortScope,
     readonly deadline: number,
     ms: number,
   ) {
     this.timer = setTimeout(onModelCallTimeout, ms, this, run);
+  }
+  get signal(): AbortSignal {
+    return this.stop.signal;
   }
   dispose(): void {
     clearTimeout(this.timer);
@@ -264,35 +272,34 @@ function onModelCallTimeout(scope: ModelCallScope, run: AgentRun): void {
   run.stopForTime('the step used up its time budget');
 }
 
-/** A tool call: a signal of its own that aborts with the run or when the step's time is up. */
+/** A tool call: a scope of its own that aborts with the run or when the step's time is up. */
 class ToolCallScope implements StepScope {
   timedOut = false;
-  private readonly controller = new AbortController();
+  readonly stop = new AbortScope();
   private readonly timer: NodeJS.Timeout | undefined;
-  private readonly onRunAbort = () => this.controller.abort(this.run.reason);
+  private readonly onRunAbort = () => this.stop.abort(this.run.reason);
   constructor(
-    private readonly run: AbortSignal,
+    private readonly run: AbortScope,
     readonly deadline: number,
     ms: number,
   ) {
-    setMaxListeners(0, this.controller.signal);
-    if (run.aborted) this.controller.abort(run.reason);
+    if (run.aborted) this.stop.abort(run.reason);
     else {
-      run.addEventListener('abort', this.onRunAbort, { once: true });
+      run.onAbort(this.onRunAbort);
       this.timer = setTimeout(onToolCallTimeout, ms, this);
     }
   }
   get signal(): AbortSignal {
-    return this.controller.signal;
+    return this.stop.signal;
   }
-  /** The step's time is up: its signal aborts (the run goes on). */
+  /** The step's time is up: its scope aborts (the run goes on). */
   expire(): void {
     this.timedOut = true;
-    this.controller.abort(timeoutError('the step used up its time budget'));
+    this.stop.abort(timeoutError('the step used up its time budget'));
   }
   dispose(): void {
     clearTimeout(this.timer);
-    this.run.removeEventListener('abort', this.onRunAbort);
+    this.run.offAbort(this.onRunAbort);
   }
 }
 

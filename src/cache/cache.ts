@@ -2,6 +2,7 @@ import { hash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
 import { abortReason } from '../core/abort.js';
+import type { StopSource } from '../core/abort-scope.js';
 import { SharedFlight } from '../core/shared-flight.js';
 import type { Logger } from '../logging/logger.js';
 import type { RedisConnection } from '../redis/connection.js';
@@ -189,26 +190,25 @@ export class Cache {
    * the loader's own signal aborts only when every caller has left, and an abandoned load is
    * forgotten at once, so a later caller starts afresh rather than joining a doomed one.
    *
-   * A hit is answered before any shared flight is set up (a flight costs an AbortController, whose
-   * signal Node 20 builds with a hidden class of its own: a couple of microseconds and an object
-   * that outlives young-generation GCs); a miss joins the flight, which looks once more before
-   * loading, so a caller that missed just as another load finished does not load again.
+   * A hit is answered before any shared flight is set up; a miss joins the flight, which looks once
+   * more before loading, so a caller that missed just as another load finished does not load again.
+   * The loader's AbortSignal is made only then (see core/abort-scope.ts).
    */
   async wrap<T>(
     name: string,
     loader: (signal: AbortSignal) => Promise<T>,
-    options: { ttlSeconds?: number; signal?: AbortSignal } = {},
+    options: { ttlSeconds?: number; signal?: StopSource } = {},
   ): Promise<{ value: T; cached: boolean }> {
     if (options.signal?.aborted) throw abortReason(options.signal);
     const hit = await this.get<T>(name);
     if (hit !== undefined) return { value: hit, cached: true };
     return this.flights.run(
       name,
-      async (signal) => {
+      async (scope) => {
         // Counted once already, above.
         const stored = await this.get<T>(name, { count: false });
         if (stored !== undefined) return { value: stored, cached: true };
-        const value = await loader(signal);
+        const value = await loader(scope.signal);
         if (value !== undefined) await this.set(name, value, options.ttlSeconds);
         return { value, cached: false };
       },

@@ -1,9 +1,11 @@
 /**
- * Small helpers for work that must stop when an AbortSignal fires, leaving no timer or listener behind.
+ * Small helpers for work that must stop when an AbortSignal (or the core's AbortScope) fires,
+ * leaving no timer or listener behind.
  */
+import { offStop, onStop, type StopSource } from './abort-scope.js';
 
 /** What to throw when `signal` has aborted: its reason, or a standard AbortError. */
-export function abortReason(signal: AbortSignal): unknown {
+export function abortReason(signal: StopSource): unknown {
   return signal.reason ?? new DOMException('This operation was aborted', 'AbortError');
 }
 
@@ -13,18 +15,18 @@ export function isAbortError(err: unknown): boolean {
 }
 
 /** Waits `ms`, or rejects with the signal's reason as soon as it aborts (the timer is cleared either way). */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+export function sleep(ms: number, signal?: StopSource): Promise<void> {
   if (signal?.aborted) return Promise.reject(abortReason(signal));
   return new Promise((resolve, reject) => {
     const onAbort = () => {
       clearTimeout(timer);
-      reject(abortReason(signal as AbortSignal));
+      reject(abortReason(signal as StopSource));
     };
     const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
+      if (signal) offStop(signal, onAbort);
       resolve();
     }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
+    if (signal) onStop(signal, onAbort);
   });
 }
 
@@ -32,7 +34,7 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
  * Settles with `promise`, or rejects with the signal's reason when it aborts first. The promise
  * itself keeps running (its rejection is handled), so use this to let one waiter leave shared work.
  */
-export function raceSignal<T>(promise: Promise<T>, signal?: AbortSignal): Promise<T> {
+export function raceSignal<T>(promise: Promise<T>, signal?: StopSource): Promise<T> {
   if (!signal) return promise;
   if (signal.aborted) {
     promise.catch(() => undefined);
@@ -40,14 +42,14 @@ export function raceSignal<T>(promise: Promise<T>, signal?: AbortSignal): Promis
   }
   return new Promise<T>((resolve, reject) => {
     const onAbort = () => reject(abortReason(signal));
-    signal.addEventListener('abort', onAbort, { once: true });
+    onStop(signal, onAbort);
     promise.then(
       (v) => {
-        signal.removeEventListener('abort', onAbort);
+        offStop(signal, onAbort);
         resolve(v);
       },
       (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
+        offStop(signal, onAbort);
         reject(e);
       },
     );

@@ -1,3 +1,4 @@
+import { AbortScope } from './abort-scope.js';
 import type { AppError } from './errors.js';
 import type { AgentAnswer } from './message.js';
 
@@ -5,7 +6,7 @@ import type { AgentAnswer } from './message.js';
 export type AbortErrorOf = (timedOut: boolean, reason: unknown) => AppError;
 
 /**
- * One agent run under a time budget: one AbortController and one cleared timer per message.
+ * One agent run under a time budget: one {@link AbortScope} and one cleared timer per message.
  * Whatever stops it (the deadline, the caller going away, shutdown) settles the run with our error
  * first, then fires the agent's signal; a misbehaving agent that ignores its signal cannot hold the
  * message past the budget. AbortSignal.timeout() + AbortSignal.any() did the same but left a timer
@@ -13,7 +14,8 @@ export type AbortErrorOf = (timedOut: boolean, reason: unknown) => AppError;
  * grew resident memory by ~370 MB instead of ~60 MB and took twice the time.
  */
 export class AgentRun {
-  private readonly controller = new AbortController();
+  /** Aborts when the run is stopped; handed to the agent (its `signal` is made only if read). */
+  readonly scope = new AbortScope();
   private readonly timer: NodeJS.Timeout;
   private readonly onSourceAbort: (() => void) | undefined;
   private fail: ((err: AppError) => void) | undefined;
@@ -37,19 +39,14 @@ export class AgentRun {
     }
   }
 
-  /** The signal handed to the agent. */
-  get signal(): AbortSignal {
-    return this.controller.signal;
-  }
-
   /** Stops the run (a no-op once stopped): handed to `onCancel` and to shutdown. */
   readonly abort = (reason: unknown, timedOut = false): void => {
-    if (this.controller.signal.aborted) return;
+    if (this.scope.aborted) return;
     // Our error first, then the agent's abort listeners: the run settles with it, as it always has.
     const err = this.errorOf(timedOut, reason);
     if (this.fail) this.fail(err);
     else this.failure = err;
-    this.controller.abort(reason);
+    this.scope.abort(reason);
   };
 
   /** Settles with the agent's answer, or with our error when the run is stopped first. */

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { AbortScope } from './abort-scope.js';
 
 /** The chat platforms that feed the core. The core never branches on this value; it is a label. */
 export type Platform = 'http' | 'slack' | 'discord' | (string & {});
@@ -34,6 +35,11 @@ export interface Reply {
 export interface AgentContext {
   /** Aborts when the client goes away, the time budget runs out or the service shuts down. */
   readonly signal: AbortSignal;
+  /**
+   * The same stop as `signal`, as the core's {@link AbortScope}, when the caller has one: an agent
+   * that listens here makes no AbortSignal (see abort-scope.ts). `signal` is then made on first read.
+   */
+  readonly scope?: AbortScope;
   readonly traceId: string;
   readonly logger: Logger;
   /** When present the caller wants the answer streamed: called with each text fragment as it arrives. */

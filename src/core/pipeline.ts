@@ -290,7 +290,7 @@ export class MessagePipeline {
     options.onCancel?.(run.abort);
     try {
       const answer = await run.settle(
-        this.o.agent.answer(message, new DerivedContext(run.signal, traceId, log, options.onToken)),
+        this.o.agent.answer(message, new DerivedContext(run.scope, traceId, log, options.onToken)),
       );
       return {
         text: answer.text,

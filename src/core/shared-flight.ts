@@ -1,17 +1,18 @@
 import { abortReason, raceSignal } from './abort.js';
+import { AbortScope, type StopSource } from './abort-scope.js';
 
 interface Flight {
   readonly promise: Promise<unknown>;
-  readonly controller: AbortController;
+  readonly scope: AbortScope;
   waiters: number;
   settled: boolean;
 }
 
 /**
  * Joins concurrent identical calls: the first caller of a key starts the work, later callers wait
- * for the same result. Each caller can leave through its own AbortSignal without hurting the others;
- * the work's own signal aborts only when every caller has left, so nobody pays for an upstream
- * call that nobody waits for.
+ * for the same result. Each caller can leave through its own signal without hurting the others;
+ * the work's own {@link AbortScope} aborts only when every caller has left, so nobody pays for an
+ * upstream call that nobody waits for.
  */
 export class SharedFlight {
   private readonly flights = new Map<string, Flight>();
@@ -22,17 +23,17 @@ export class SharedFlight {
   }
 
   /** Runs (or joins) the work for `key`; rejects with the caller's abort reason if it leaves first. */
-  async run<T>(key: string, work: (signal: AbortSignal) => Promise<T>, signal?: AbortSignal): Promise<T> {
+  async run<T>(key: string, work: (scope: AbortScope) => Promise<T>, signal?: StopSource): Promise<T> {
     if (signal?.aborted) throw abortReason(signal);
     let flight = this.flights.get(key);
     if (!flight) {
-      const controller = new AbortController();
+      const scope = new AbortScope();
       const started: Flight = {
-        controller,
+        scope,
         waiters: 0,
         settled: false,
         promise: Promise.resolve()
-          .then(() => work(controller.signal))
+          .then(() => work(scope))
           .finally(() => {
             started.settled = true;
             if (this.flights.get(key) === started) this.flights.delete(key);
@@ -50,7 +51,7 @@ export class SharedFlight {
       current.waiters--;
       if (current.waiters === 0 && !current.settled) {
         if (this.flights.get(key) === current) this.flights.delete(key);
-        current.controller.abort(signal ? abortReason(signal) : undefined);
+        current.scope.abort(signal ? abortReason(signal) : undefined);
       }
     }
   }

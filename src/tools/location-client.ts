@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { type Cache, cacheKey } from '../cache/cache.js';
-import type { CallOptions, Upstream } from '../upstream/upstream.js';
+import type { Upstream } from '../upstream/upstream.js';
 import { UpstreamError } from '../upstream/upstream-error.js';
+import type { LookupOptions } from './lookup-options.js';
 import {
   AMENITY_CATEGORY_NAMES,
   type AmenityCategory,
@@ -127,7 +128,7 @@ export class LocationClient {
   /** Places matching a free-text query, best first. */
   async geocode(
     params: z.input<typeof geocodeSchema>,
-    options: CallOptions = {},
+    options: LookupOptions = {},
   ): Promise<{ query: string; results: GeocodeResult[]; cached: boolean }> {
     const p = parseInput(geocodeSchema, params);
     const query = p.query.replace(/\s+/g, ' ');
@@ -152,7 +153,7 @@ export class LocationClient {
   /** Amenities around a place or a point, grouped by category with the nearest first. */
   async nearbyAmenities(
     params: z.input<typeof nearbySchema>,
-    options: CallOptions = {},
+    options: LookupOptions = {},
   ): Promise<NearbyResult> {
     const p = parseInput(nearbySchema, params);
     let center: NearbyResult['center'];
@@ -201,7 +202,7 @@ export class LocationClient {
 
   private shared<T>(
     name: string,
-    options: CallOptions,
+    options: LookupOptions,
     load: (signal: AbortSignal) => Promise<T>,
   ): Promise<{ value: T; cached: boolean }> {
     return this.o.cache.wrap(name, load, { ttlSeconds: this.o.cacheTtlSeconds, signal: options.signal });

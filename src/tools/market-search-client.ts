@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { type Cache, cacheKey } from '../cache/cache.js';
-import type { CallOptions, Upstream, UpstreamHealth } from '../upstream/upstream.js';
+import type { Upstream, UpstreamHealth } from '../upstream/upstream.js';
 import { UpstreamError } from '../upstream/upstream-error.js';
+import type { LookupOptions } from './lookup-options.js';
 import { parseInput } from './parse-input.js';
 
 /** Recency filters of the search (publish or update date). */
@@ -92,7 +93,7 @@ export class MarketSearchClient {
   /** Searches the web; results best first. */
   async search(
     params: z.input<typeof marketSearchSchema>,
-    options: CallOptions = {},
+    options: LookupOptions = {},
   ): Promise<MarketSearchOutcome> {
     const p = parseInput(marketSearchSchema, params);
     const apiKey = this.o.apiKey;

@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import { type Cache, cacheKey } from '../cache/cache.js';
-import type { CallOptions, Upstream, UpstreamHealth } from '../upstream/upstream.js';
+import type { Upstream, UpstreamHealth } from '../upstream/upstream.js';
 import { UpstreamError } from '../upstream/upstream-error.js';
 import { normalizeState } from './finance/property-tax.js';
+import type { LookupOptions } from './lookup-options.js';
 import { parseInput } from './parse-input.js';
 import { type Listing, simplifyListing } from './realty-listing.js';
 import { ToolInputError } from './tool-input-error.js';
@@ -124,19 +125,19 @@ export class RealtyClient {
   }
 
   /** Homes for sale matching `params`. */
-  searchForSale(params: RealtySearchParams, options: CallOptions = {}): Promise<ListingSearchResult> {
+  searchForSale(params: RealtySearchParams, options: LookupOptions = {}): Promise<ListingSearchResult> {
     return this.search('sale', params, options);
   }
 
   /** Rentals matching `params` (prices are monthly rents). */
-  searchForRent(params: RealtySearchParams, options: CallOptions = {}): Promise<ListingSearchResult> {
+  searchForRent(params: RealtySearchParams, options: LookupOptions = {}): Promise<ListingSearchResult> {
     return this.search('rent', params, options);
   }
 
   private async search(
     kind: 'sale' | 'rent',
     params: RealtySearchParams,
-    options: CallOptions,
+    options: LookupOptions,
   ): Promise<ListingSearchResult> {
     const p = parseInput(realtySearchSchema, params);
     if (kind === 'sale' && p.pets !== undefined)

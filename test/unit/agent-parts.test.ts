@@ -11,6 +11,7 @@ import { financeTools } from '../../src/agent/tools/finance-tools.js';
 import { UserMemory } from '../../src/agent/user-memory.js';
 import { agentLimitsFrom } from '../../src/app/agent-services.js';
 import { configFrom } from '../../src/config/config.js';
+import { AbortScope, type StopSource } from '../../src/core/abort-scope.js';
 import { ChatCommandAgent, commandOf } from '../../src/core/chat-commands.js';
 import type { DataStore, MemoryData, MemoryRecord } from '../../src/data/data-store.js';
 import { FakeAgent } from '../fakes/fake-agent.js';
@@ -43,7 +44,7 @@ function memoryStore(): DataStore {
 }
 
 const logger = testLogger('agent-unit').logger;
-function newRun(options: { budgetMs?: number; stepTimeoutMs?: number; parent?: AbortSignal } = {}) {
+function newRun(options: { budgetMs?: number; stepTimeoutMs?: number; parent?: StopSource } = {}) {
   return new AgentRun({
     userId: 'http:alpha:u1',
     messageStartedAt: Date.now(),
@@ -51,7 +52,7 @@ function newRun(options: { budgetMs?: number; stepTimeoutMs?: number; parent?: A
     conversationId: 'c1',
     traceId: '00000000-0000-4000-8000-000000000000',
     logger: () => logger,
-    parentSignal: options.parent ?? new AbortController().signal,
+    parent: options.parent ?? new AbortController().signal,
     budgetMs: options.budgetMs ?? 5000,
     stepTimeoutMs: options.stepTimeoutMs ?? 5000,
     tokenAllowance: Number.POSITIVE_INFINITY,
@@ -139,6 +140,23 @@ describe('agent parts', () => {
     s2.dispose();
     other.dispose();
     expect(activeHandles().timers).toBeLessThanOrEqual(base);
+  });
+
+  it('a tool step under a scope parent aborts with it, and makes an AbortSignal only when read', () => {
+    const parent = new AbortScope();
+    const run = newRun({ parent });
+    const step = run.step();
+    expect(step.stop).toBeInstanceOf(AbortScope);
+    expect(step.stop.aborted).toBe(false);
+    parent.abort(new Error('client gone'));
+    expect(run.scope.aborted).toBe(true);
+    expect(step.stop.aborted).toBe(true);
+    expect((run.abortOutcome(step) as Error).message).toBe('client gone');
+    // Read only now: made already aborted, with the same reason.
+    expect(step.signal.aborted).toBe(true);
+    expect((step.signal.reason as Error).message).toBe('client gone');
+    step.dispose();
+    run.dispose();
   });
 
   it('bounds a model call by stopping the run, with no controller of its own and no timer left', async () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { sleep } from '../../src/core/abort.js';
+import type { AbortScope } from '../../src/core/abort-scope.js';
 import { AppError, OverloadedError, statusOf, typeOf } from '../../src/core/errors.js';
 import { SharedFlight } from '../../src/core/shared-flight.js';
 import { classifyUpstreamError } from '../../src/upstream/classify.js';
@@ -262,10 +263,10 @@ describe('shared flight', () => {
 
   it('one caller leaving does not stop the work; all leaving aborts it', async () => {
     const flight = new SharedFlight();
-    let workSignal: AbortSignal | undefined;
-    const work = (signal: AbortSignal) => {
-      workSignal = signal;
-      return sleep(200, signal).then(() => 'done');
+    let workScope: AbortScope | undefined;
+    const work = (scope: AbortScope) => {
+      workScope = scope;
+      return sleep(200, scope).then(() => 'done');
     };
     const a = new AbortController();
     const b = new AbortController();
@@ -273,10 +274,11 @@ describe('shared flight', () => {
     const pb = flight.run('k', work, b.signal);
     a.abort(new Error('a left'));
     await expect(pa).rejects.toThrow('a left');
-    expect(workSignal?.aborted).toBe(false);
+    expect(workScope?.aborted).toBe(false);
     b.abort(new Error('b left'));
     await expect(pb).rejects.toThrow('b left');
-    expect(workSignal?.aborted).toBe(true);
+    expect(workScope?.aborted).toBe(true);
+    expect(workScope?.reason).toMatchObject({ message: 'b left' });
     expect(flight.size).toBe(0);
   });
 });

@@ -2,6 +2,7 @@ import type { RunnableConfig } from '@langchain/core/runnables';
 import { type StructuredToolInterface, ToolInputParsingException, tool } from '@langchain/core/tools';
 import { prettifyError, type z } from 'zod';
 import { abortReason, raceSignal } from '../../core/abort.js';
+import type { StopSource } from '../../core/abort-scope.js';
 import { AgentRun } from '../run-context.js';
 
 /** Key of the {@link AgentRun} in a tool call's `configurable` (an object: never copied into trace metadata). */
@@ -21,8 +22,11 @@ export function runOf(config: RunnableConfig | undefined): AgentRun {
 export interface ToolCallContext {
   /** The run: the user id comes from here, never from the model's arguments. */
   readonly run: AgentRun;
-  /** Aborts when the run stops or this call's step time is up: pass it to every upstream call. */
-  readonly signal: AbortSignal;
+  /**
+   * Aborts when the run stops or this call's step time is up: pass it to every upstream call (the
+   * clients take it as it is; an AbortSignal is made only for a request actually sent).
+   */
+  readonly signal: StopSource;
   /** Epoch ms: pass it to upstream calls so no retry starts that would end later. */
   readonly deadline: number;
   /** The call's LangChain config (callbacks for nested runs; empty when the run is not traced). */
@@ -86,11 +90,11 @@ export function agentTool<S extends z.ZodObject>(spec: AgentToolSpec<S>): Struct
   const execute = async (input: z.output<S>, run: AgentRun, config: RunnableConfig): Promise<string> => {
     if (spec.userSpecific) run.markUserSpecific();
     if (spec.ownsSteps) {
-      return toolText(await spec.run(input, { run, signal: run.signal, deadline: run.deadline, config }));
+      return toolText(await spec.run(input, { run, signal: run.scope, deadline: run.deadline, config }));
     }
     const step = run.step();
     try {
-      return toolText(await spec.run(input, { run, signal: step.signal, deadline: step.deadline, config }));
+      return toolText(await spec.run(input, { run, signal: step.stop, deadline: step.deadline, config }));
     } finally {
       step.dispose();
     }
@@ -113,8 +117,8 @@ export function agentTool<S extends z.ZodObject>(spec: AgentToolSpec<S>): Struct
         JSON.stringify(args),
       );
     }
-    if (run.signal.aborted) throw abortReason(run.signal);
-    return raceSignal(execute(parsed.data, run, UNTRACED), run.signal);
+    if (run.scope.aborted) throw abortReason(run.scope);
+    return raceSignal(execute(parsed.data, run, UNTRACED), run.scope);
   });
   return made;
 }
