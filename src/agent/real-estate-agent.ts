@@ -99,6 +99,18 @@ const STOP_METRIC: Record<StopReason, ErrorType> = {
  * no history may reuse (or join) another run's answer when nothing user-specific went into it.
  * With LangSmith on, the run's root trace id is the pipeline's trace id.
  */
+/** The reads a message's answer starts from (see {@link RealEstateAgent.prepare}). */
+export class MessageReads {
+  constructor(
+    readonly message: InboundMessage,
+    /** When the message began (epoch ms), before its reads: writes of the user's data check it. */
+    readonly startedAt: number,
+    /** The question's answer-cache entry. */
+    readonly key: string,
+    readonly values: Promise<[number, readonly Fact[], readonly Turn[], string | undefined]>,
+  ) {}
+}
+
 export class RealEstateAgent implements Agent {
   private readonly o: RealEstateAgentOptions;
   private readonly orchestrator: BoundModel;
@@ -133,22 +145,50 @@ export class RealEstateAgent implements Agent {
     return this.o.llmHealth().status === 'failing' ? 'failing' : 'configured';
   }
 
-  async answer(message: InboundMessage, context: AgentContext): Promise<AgentAnswer> {
-    // The pipeline's scope when there is one: listening to it makes no AbortSignal.
-    const stop: StopSource = context.scope ?? context.signal;
-    if (stop.aborted) throw abortReason(stop);
-    const startedAt = Date.now();
-    await this.gate.pass();
+  /**
+   * Starts a message's reads while the pipeline checks its rate limit, so that the Redis reads
+   * leave with that check (one round trip instead of two). In a burst (hundreds of messages in one
+   * turn) only the gate's share of a turn does so; the others read in answer(), after the gate,
+   * as one turn must not start them all.
+   */
+  prepare(message: InboundMessage): MessageReads | undefined {
+    return this.gate.tryPass() ? this.startReads(message, Date.now()) : undefined;
+  }
+
+  /**
+   * A message's reads, all at once: the token budget left, what is personal (memory, recent
+   * turns), and (speculatively) a stored answer. The memory file is read every time, not cached
+   * here: instances may share DATA_DIR, and a fact remembered or forgotten ("forget me") through
+   * another instance must count from the next message on.
+   */
+  private startReads(message: InboundMessage, startedAt: number): MessageReads {
     const key = this.o.answers.keyFor(message.text);
-    // All at once: the budget, what is personal, and (speculatively) a stored answer. The memory
-    // file is read every time, not cached here: instances may share DATA_DIR, and a fact remembered
-    // or forgotten ("forget me") through another instance must count from the next message on.
-    const [allowance, facts, turns, stored] = await Promise.all([
+    const values = Promise.all([
       this.o.budget.remaining(message.userId),
       this.o.memory.facts(message.userId),
       this.o.conversations.recent(message.userId, message.conversationId),
       this.o.answers.get(key),
     ]);
+    // A refused message never awaits them.
+    values.catch(() => undefined);
+    return new MessageReads(message, startedAt, key, values);
+  }
+
+  async answer(message: InboundMessage, context: AgentContext): Promise<AgentAnswer> {
+    // The pipeline's scope when there is one: listening to it makes no AbortSignal.
+    const stop: StopSource = context.scope ?? context.signal;
+    if (stop.aborted) throw abortReason(stop);
+    const prepared = context.prepared;
+    let reads: MessageReads;
+    if (prepared instanceof MessageReads && prepared.message === message) reads = prepared;
+    else {
+      const startedAt = Date.now();
+      await this.gate.pass();
+      reads = this.startReads(message, startedAt);
+    }
+    // From before the reads: "forget me" sent after them must still drop what this message saves.
+    const { startedAt, key } = reads;
+    const [allowance, facts, turns, stored] = await reads.values;
     let outcome: Outcome;
     if (facts.length > 0 || turns.length > 0)
       outcome = await this.execute(message, context, stop, allowance, facts, turns, startedAt);

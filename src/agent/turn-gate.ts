@@ -12,6 +12,9 @@
 export class TurnGate {
   private readonly queue: (() => void)[] = [];
   private scheduled = false;
+  /** Callers {@link tryPass} let through in this turn. */
+  private passedNow = 0;
+  private resetScheduled = false;
 
   constructor(private readonly perTurn = 8) {
     if (!Number.isInteger(perTurn) || perTurn < 1)
@@ -22,6 +25,26 @@ export class TurnGate {
   get waiting(): number {
     return this.queue.length;
   }
+
+  /**
+   * Lets the caller through at once when nobody waits and fewer than `perTurn` callers went
+   * through this way in this turn; false otherwise (the caller then does without, or waits with
+   * {@link pass}). For work that is cheap alone but adds up in a burst.
+   */
+  tryPass(): boolean {
+    if (this.queue.length > 0 || this.passedNow >= this.perTurn) return false;
+    this.passedNow++;
+    if (!this.resetScheduled) {
+      this.resetScheduled = true;
+      setImmediate(this.resetTurn);
+    }
+    return true;
+  }
+
+  private readonly resetTurn = (): void => {
+    this.passedNow = 0;
+    this.resetScheduled = false;
+  };
 
   /** Resolves in this or a later turn of the event loop, at most `perTurn` callers per turn. */
   pass(): Promise<void> {

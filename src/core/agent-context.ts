@@ -16,6 +16,7 @@ export class DerivedContext implements AgentContext {
     readonly traceId: string,
     private readonly logs: { readonly logger: Logger },
     readonly onToken: ((text: string) => void) | undefined,
+    readonly prepared?: unknown,
   ) {}
 
   get logger(): Logger {

@@ -43,9 +43,18 @@ export class ChatCommandAgent implements Agent {
   ) {}
 
   answer(message: InboundMessage, context: AgentContext): Promise<AgentAnswer> {
-    const name = commandOf(message.text);
-    const command = name === undefined ? undefined : this.commands[name];
+    const command = this.commandFor(message);
     return command ? command(message, context) : this.inner.answer(message, context);
+  }
+
+  /** The inner agent's reads, unless the message is a command (which needs none). */
+  prepare(message: InboundMessage): unknown {
+    return this.commandFor(message) ? undefined : this.inner.prepare?.(message);
+  }
+
+  private commandFor(message: InboundMessage): ChatCommand | undefined {
+    const name = commandOf(message.text);
+    return name === undefined ? undefined : this.commands[name];
   }
 
   status(): ReturnType<Agent['status']> {

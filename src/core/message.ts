@@ -44,6 +44,8 @@ export interface AgentContext {
   readonly logger: Logger;
   /** When present the caller wants the answer streamed: called with each text fragment as it arrives. */
   readonly onToken?: (text: string) => void;
+  /** What the agent's {@link Agent.prepare} returned for this message, when it was called. */
+  readonly prepared?: unknown;
 }
 
 /** What an agent returns. */
@@ -59,6 +61,14 @@ export interface AgentAnswer {
  */
 export interface Agent {
   answer(message: InboundMessage, context: AgentContext): Promise<AgentAnswer>;
+  /**
+   * Optional: starts the reads that answering `message` begins with (nothing that changes any
+   * state), so that they travel to Redis with the rate-limit check instead of one round trip after
+   * it. The pipeline calls it before the rate limit has decided and hands the result to `answer`
+   * as `context.prepared`; a refused message's reads are dropped, so they must never reject
+   * unobserved.
+   */
+  prepare?(message: InboundMessage): unknown;
   /** Health of the model behind the agent. */
   status(): 'configured' | 'not_configured' | 'failing';
 }

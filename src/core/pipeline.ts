@@ -132,6 +132,8 @@ export class MessagePipeline {
     // The idempotency claim goes to Redis together with the rate-limit check (one round trip of
     // latency instead of two); a claim made for a request that then turns out rate-limited is released.
     const idem = options.idempotencyKey ? this.claimFor(message, options.idempotencyKey) : undefined;
+    // Likewise the agent's first reads (see Agent.prepare): dropped if the message is refused.
+    const prepared = this.o.agent.prepare?.(message);
     try {
       let state: RateLimitState;
       try {
@@ -145,8 +147,8 @@ export class MessagePipeline {
       }
       options.onRateLimit?.(state);
       const reply = idem
-        ? await this.idempotent(message, idem, traceId, log, options)
-        : await this.run(message, traceId, log, options);
+        ? await this.idempotent(message, idem, traceId, log, options, prepared)
+        : await this.run(message, traceId, log, options, prepared);
       const seconds = (performance.now() - started) / 1000;
       this.o.metrics.recordRequest(message.platform, seconds);
       if (log.enabled('info')) {
@@ -210,6 +212,7 @@ export class MessagePipeline {
     traceId: string,
     log: MessageLog,
     options: HandleOptions,
+    prepared: unknown,
   ): Promise<Reply> {
     const { id, fingerprint } = idem;
     if (idem.sameProcess || !idem.claim) {
@@ -230,7 +233,7 @@ export class MessagePipeline {
       }
       return this.awaitOther(id, fingerprint, options);
     }
-    const task = this.run(message, traceId, log, options);
+    const task = this.run(message, traceId, log, options, prepared);
     this.local.set(id, { fingerprint, task });
     try {
       const reply = await task;
@@ -276,6 +279,7 @@ export class MessagePipeline {
     traceId: string,
     log: MessageLog,
     options: HandleOptions,
+    prepared: unknown,
   ): Promise<Reply> {
     const early = options.signal?.aborted
       ? options.signal
@@ -290,7 +294,7 @@ export class MessagePipeline {
     options.onCancel?.(run.abort);
     try {
       const answer = await run.settle(
-        this.o.agent.answer(message, new DerivedContext(run.scope, traceId, log, options.onToken)),
+        this.o.agent.answer(message, new DerivedContext(run.scope, traceId, log, options.onToken, prepared)),
       );
       return {
         text: answer.text,

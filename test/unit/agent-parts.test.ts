@@ -8,6 +8,7 @@ import { AgentRun, RunStopped } from '../../src/agent/run-context.js';
 import { type BoundModel, runToolLoop } from '../../src/agent/tool-loop.js';
 import { callDirect, RUN_KEY } from '../../src/agent/tools/agent-tool.js';
 import { financeTools } from '../../src/agent/tools/finance-tools.js';
+import { TurnGate } from '../../src/agent/turn-gate.js';
 import { UserMemory } from '../../src/agent/user-memory.js';
 import { agentLimitsFrom } from '../../src/app/agent-services.js';
 import { configFrom } from '../../src/config/config.js';
@@ -140,6 +141,19 @@ describe('agent parts', () => {
     s2.dispose();
     other.dispose();
     expect(activeHandles().timers).toBeLessThanOrEqual(base);
+  });
+
+  it('the turn gate lets at most its share through at once per turn, and none while others wait', async () => {
+    const gate = new TurnGate(2);
+    expect([gate.tryPass(), gate.tryPass(), gate.tryPass()]).toEqual([true, true, false]);
+    await new Promise((r) => setImmediate(r));
+    expect(gate.tryPass()).toBe(true);
+    const waiting = gate.pass();
+    expect(gate.waiting).toBe(1);
+    expect(gate.tryPass()).toBe(false);
+    await waiting;
+    await new Promise((r) => setImmediate(r));
+    expect(gate.tryPass()).toBe(true);
   });
 
   it('a tool step under a scope parent aborts with it, and makes an AbortSignal only when read', () => {

@@ -26,8 +26,9 @@ afterEach(async () => {
 /** A pipeline in memory mode (its Redis connection is never started) around `agent`. */
 function pipelineWith(
   agent: Agent,
-  options: { logger?: Logger; timeoutMs?: number; shutdown?: AbortSignal },
+  options: { logger?: Logger; timeoutMs?: number; shutdown?: AbortSignal; points?: number },
 ) {
+  const limit = options.points === undefined ? rule : { ...rule, points: options.points };
   const logger = options.logger ?? testLogger('pipeline').logger;
   const connection = new RedisConnection({
     url: 'redis://127.0.0.1:1',
@@ -41,7 +42,7 @@ function pipelineWith(
     agent,
     rateLimiter: new RateLimiter({
       connection,
-      rules: { default: rule, platforms: new Map(), apiKeys: new Map(), unauthenticated: rule },
+      rules: { default: limit, platforms: new Map(), apiKeys: new Map(), unauthenticated: limit },
       memoryMaxEntries: 100,
     }),
     idempotency: new IdempotencyStore({ connection, memoryMaxEntries: 100 }),
@@ -174,5 +175,37 @@ describe('pipeline: the agent run under a time budget, the caller and shutdown',
     expect(lines.map((l) => JSON.parse(l))).toEqual([
       expect.objectContaining({ msg: 'agent warning', trace_id: reply.traceId, level: 'warn' }),
     ]);
+  });
+
+  it("starts the agent's reads with the rate-limit check, hands them to its answer, and drops them when refused", async () => {
+    const prepared: { message: InboundMessage; rejected: Promise<never> }[] = [];
+    const seen: unknown[] = [];
+    const agent: Agent = {
+      status: () => 'configured',
+      prepare: (m) => {
+        // A read that fails: a refused message must not leave it rejecting unobserved.
+        const rejected = Promise.reject(new Error('read failed'));
+        rejected.catch(() => undefined);
+        const reads = { message: m, rejected };
+        prepared.push(reads);
+        return reads;
+      },
+      answer: async (_m, context) => {
+        seen.push(context.prepared);
+        return { text: 'ok' };
+      },
+    };
+    const pipeline = pipelineWith(agent, { points: 1 });
+    const first = pipeline.handle(message);
+    // Called in the same turn as the rate-limit check, before it answers.
+    expect(prepared).toHaveLength(1);
+    expect((await first).text).toBe('ok');
+    expect(seen).toEqual([prepared[0]]);
+    // Over the limit: the reads were started, the agent is never asked.
+    await expect(pipeline.handle({ ...message, text: 'again' })).rejects.toMatchObject({
+      code: 'rate_limited',
+    });
+    expect(prepared).toHaveLength(2);
+    expect(seen).toHaveLength(1);
   });
 });
