@@ -90,15 +90,6 @@ const STOP_METRIC: Record<StopReason, ErrorType> = {
   token_budget: 'rate_limit',
 };
 
-/**
- * The real-estate agent: an orchestrator on LangChain tool calling that delegates to subagents
- * (property research, financial analysis, location analysis, report writing, and market trends
- * when a web-search key is configured) and keeps facts about the user. Per message: the daily
- * token budget is checked, the user's memory and the conversation's recent turns go into the
- * prompt, and the run is bounded by steps, time and tokens. A question asked with no memory and
- * no history may reuse (or join) another run's answer when nothing user-specific went into it.
- * With LangSmith on, the run's root trace id is the pipeline's trace id.
- */
 /** The reads a message's answer starts from (see {@link RealEstateAgent.prepare}). */
 export class MessageReads {
   constructor(
@@ -111,6 +102,15 @@ export class MessageReads {
   ) {}
 }
 
+/**
+ * The real-estate agent: an orchestrator on LangChain tool calling that delegates to subagents
+ * (property research, financial analysis, location analysis, report writing, and market trends
+ * when a web-search key is configured) and keeps facts about the user. Per message: the daily
+ * token budget is checked, the user's memory and the conversation's recent turns go into the
+ * prompt, and the run is bounded by steps, time and tokens. A question asked with no memory and
+ * no history may reuse (or join) another run's answer when nothing user-specific went into it.
+ * With LangSmith on, the run's root trace id is the pipeline's trace id.
+ */
 export class RealEstateAgent implements Agent {
   private readonly o: RealEstateAgentOptions;
   private readonly orchestrator: BoundModel;
