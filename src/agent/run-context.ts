@@ -1,5 +1,5 @@
 import { abortReason } from '../core/abort.js';
-import { AbortScope, offStop, onStop, type StopSource } from '../core/abort-scope.js';
+import { AbortScope, type StopSource } from '../core/abort-scope.js';
 import type { Logger } from '../logging/logger.js';
 import type { TurnGate } from './turn-gate.js';
 
@@ -99,7 +99,8 @@ export class AgentRun {
   /** Aborts when the caller aborts or the run's time budget is spent. */
   readonly scope = new AbortScope();
   private readonly timer: NodeJS.Timeout;
-  private readonly onParentAbort: () => void;
+  /** Stops listening to the caller's stop. */
+  private readonly unfollow: () => void;
   /** The run's time is up: its budget ran out, or a model call used up its step time. */
   private timeUp = false;
 
@@ -113,9 +114,7 @@ export class AgentRun {
     this.debug = init.debug ?? false;
     const now = init.now ?? Date.now;
     this.deadline = now() + init.budgetMs;
-    this.onParentAbort = () => this.scope.abort(abortReason(init.parent));
-    if (init.parent.aborted) this.onParentAbort();
-    else onStop(init.parent, this.onParentAbort);
+    this.unfollow = this.scope.follow(init.parent);
     this.timer = setTimeout(() => this.stopForTime('the agent run used up its time budget'), init.budgetMs);
   }
 
@@ -220,7 +219,7 @@ export class AgentRun {
    */
   dispose(): void {
     clearTimeout(this.timer);
-    offStop(this.init.parent, this.onParentAbort);
+    this.unfollow();
     if (!this.scope.aborted) this.scope.abort(RUN_ENDED);
   }
 }
@@ -277,17 +276,14 @@ class ToolCallScope implements StepScope {
   timedOut = false;
   readonly stop = new AbortScope();
   private readonly timer: NodeJS.Timeout | undefined;
-  private readonly onRunAbort = () => this.stop.abort(this.run.reason);
+  private readonly unfollow: () => void;
   constructor(
-    private readonly run: AbortScope,
+    run: AbortScope,
     readonly deadline: number,
     ms: number,
   ) {
-    if (run.aborted) this.stop.abort(run.reason);
-    else {
-      run.onAbort(this.onRunAbort);
-      this.timer = setTimeout(onToolCallTimeout, ms, this);
-    }
+    this.unfollow = this.stop.follow(run);
+    if (!this.stop.aborted) this.timer = setTimeout(onToolCallTimeout, ms, this);
   }
   get signal(): AbortSignal {
     return this.stop.signal;
@@ -299,7 +295,7 @@ class ToolCallScope implements StepScope {
   }
   dispose(): void {
     clearTimeout(this.timer);
-    this.run.offAbort(this.onRunAbort);
+    this.unfollow();
   }
 }
 

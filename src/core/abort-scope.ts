@@ -41,7 +41,7 @@ export class AbortScope {
 
   /**
    * Aborts (a no-op once aborted) with `reason`, or a DOMException `AbortError` as
-   * AbortController does; then the signal's listeners and this scope's run, in that order.
+   * AbortController does; then the signal's listeners and this scope's own, in that order.
    */
   abort(reason?: unknown): void {
     if (this.stopped) return;
@@ -64,6 +64,27 @@ export class AbortScope {
     const at = this.listeners?.indexOf(listener) ?? -1;
     if (at !== -1) this.listeners?.splice(at, 1);
   }
+
+  /**
+   * Aborts with `parent`, with its reason (at once if it already has); returns what undoes the
+   * link, to call when this scope's work is over.
+   */
+  follow(parent: StopSource): () => void {
+    const onParentAbort = () => this.abort(abortReason(parent));
+    if (parent.aborted) {
+      onParentAbort();
+      return noop;
+    }
+    onStop(parent, onParentAbort);
+    return () => offStop(parent, onParentAbort);
+  }
+}
+
+const noop = (): void => undefined;
+
+/** What to throw when `source` has aborted: its reason, or a standard AbortError. */
+export function abortReason(source: StopSource): unknown {
+  return source.reason ?? new DOMException('This operation was aborted', 'AbortError');
 }
 
 /** What can stop work in the core: an AbortSignal from outside, or an {@link AbortScope}. */

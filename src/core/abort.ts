@@ -2,12 +2,9 @@
  * Small helpers for work that must stop when an AbortSignal (or the core's AbortScope) fires,
  * leaving no timer or listener behind.
  */
-import { offStop, onStop, type StopSource } from './abort-scope.js';
+import { abortReason, offStop, onStop, type StopSource } from './abort-scope.js';
 
-/** What to throw when `signal` has aborted: its reason, or a standard AbortError. */
-export function abortReason(signal: StopSource): unknown {
-  return signal.reason ?? new DOMException('This operation was aborted', 'AbortError');
-}
+export { abortReason };
 
 /** True for the errors fetch and AbortSignal produce when aborted or timed out. */
 export function isAbortError(err: unknown): boolean {

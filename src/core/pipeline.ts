@@ -132,8 +132,9 @@ export class MessagePipeline {
     // The idempotency claim goes to Redis together with the rate-limit check (one round trip of
     // latency instead of two); a claim made for a request that then turns out rate-limited is released.
     const idem = options.idempotencyKey ? this.claimFor(message, options.idempotencyKey) : undefined;
-    // Likewise the agent's first reads (see Agent.prepare): dropped if the message is refused.
-    const prepared = this.o.agent.prepare?.(message);
+    // Likewise the agent's first reads (see Agent.prepare): dropped if the message is refused. A
+    // key already running in this process is answered by that run: nothing to read.
+    const prepared = idem?.sameProcess ? undefined : this.o.agent.prepare?.(message);
     try {
       let state: RateLimitState;
       try {

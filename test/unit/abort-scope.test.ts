@@ -79,4 +79,23 @@ describe('AbortScope', () => {
     sleeping.abort(new Error('woken'));
     await expect(slept).rejects.toThrow('woken');
   });
+
+  it('follows a parent (a scope or an AbortSignal) until unlinked', () => {
+    const parent = new AbortScope();
+    const child = new AbortScope();
+    child.follow(parent);
+    parent.abort(new Error('parent stopped'));
+    expect((child.reason as Error).message).toBe('parent stopped');
+
+    const signal = new AbortController();
+    const unlinked = new AbortScope();
+    const unfollow = unlinked.follow(signal.signal);
+    unfollow();
+    signal.abort();
+    expect(unlinked.aborted).toBe(false);
+
+    const late = new AbortScope();
+    late.follow(parent);
+    expect((late.reason as Error).message).toBe('parent stopped');
+  });
 });
