@@ -95,6 +95,7 @@ export function buildCore(config: Config, overrides: CoreOverrides = {}): CoreSe
     connection,
     defaultTtlSeconds: env.CACHE_TTL_SECONDS,
     memoryMaxEntries: env.CACHE_MEMORY_MAX_ENTRIES,
+    localSeconds: env.CACHE_LOCAL_SECONDS,
     logger,
     onLookup: (source, hit) => metrics.recordCache(source, hit),
   });

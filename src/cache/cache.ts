@@ -19,7 +19,15 @@ export interface CacheOptions {
   readonly memoryMaxEntries: number;
   readonly logger: Logger;
   readonly onLookup?: (source: string, hit: boolean) => void;
+  /**
+   * How long {@link Cache.wrap} keeps what it read or loaded in this process as well (0 or
+   * absent: never). See {@link Cache.wrap}.
+   */
+  readonly localSeconds?: number;
 }
+
+/** Entries of the local layer (most recently used kept): tool results are a few KB each. */
+const LOCAL_MAX_ENTRIES = 1000;
 
 /** Result of clearing: how many entries went from Redis and from the memory store. */
 export interface ClearResult {
@@ -113,12 +121,18 @@ export class Cache {
   private readonly memory: LRUCache<string, string>;
   private readonly flights = new SharedFlight();
   private readonly namespace: string;
+  /** {@link wrap}'s local layer: entry name -> the stored JSON, for `localSeconds`. */
+  private readonly local: LRUCache<string, string> | undefined;
 
   constructor(options: CacheOptions) {
     if (!(options.defaultTtlSeconds > 0)) throw new RangeError('defaultTtlSeconds must be positive');
     this.options = options;
     this.namespace = cacheNamespace(options.connection.keyPrefix);
     this.memory = new LRUCache({ max: options.memoryMaxEntries, ttlAutopurge: false });
+    const localSeconds = options.localSeconds ?? 0;
+    if (!(localSeconds >= 0)) throw new RangeError('localSeconds must be >= 0');
+    this.local =
+      localSeconds > 0 ? new LRUCache({ max: LOCAL_MAX_ENTRIES, ttl: localSeconds * 1000 }) : undefined;
   }
 
   /**
@@ -128,12 +142,20 @@ export class Cache {
    */
   async get<T>(name: string, options: { count?: boolean } = {}): Promise<T | undefined> {
     assertName(name);
+    return this.decode<T>(name, await this.readRaw(name), options.count !== false);
+  }
+
+  /** The stored JSON of `name` (Redis, or the memory store when degraded), null when missing. */
+  private readRaw(name: string): Promise<string | null> {
     const key = this.namespace + name;
-    const raw = await this.options.connection.withFallback(
+    return this.options.connection.withFallback(
       (c) => c.get(key),
       () => this.memory.get(key) ?? null,
     );
-    const count = options.count !== false;
+  }
+
+  /** A stored entry's value; a missing or corrupt one is a miss (a corrupt one is removed). */
+  private async decode<T>(name: string, raw: string | null, count: boolean): Promise<T | undefined> {
     if (raw === null) {
       if (count) this.recordLookup(name, false);
       return undefined;
@@ -159,8 +181,13 @@ export class Cache {
   async set(name: string, value: unknown, ttlSeconds = this.options.defaultTtlSeconds): Promise<void> {
     assertName(name);
     if (value === undefined) throw new TypeError('cannot cache undefined');
+    this.local?.delete(name);
+    await this.store(name, JSON.stringify(value), ttlSeconds);
+  }
+
+  /** Stores JSON already made (see {@link set}). */
+  private async store(name: string, raw: string, ttlSeconds: number): Promise<void> {
     const key = this.namespace + name;
-    const raw = JSON.stringify(value);
     const ttlMs = Math.max(1, Math.round(ttlSeconds * 1000));
     await this.options.connection.withFallback(
       async (c) => {
@@ -175,6 +202,7 @@ export class Cache {
   async delete(name: string): Promise<void> {
     const key = this.namespace + name;
     this.memory.delete(key);
+    this.local?.delete(name);
     await this.options.connection.withFallback(
       async (c) => {
         await c.unlink(key);
@@ -193,6 +221,13 @@ export class Cache {
    * A hit is answered before any shared flight is set up; a miss joins the flight, which looks once
    * more before loading, so a caller that missed just as another load finished does not load again.
    * The loader's AbortSignal is made only then (see core/abort-scope.ts).
+   *
+   * With `localSeconds` (CACHE_LOCAL_SECONDS), what it read or loaded is also kept in this process
+   * for that long: a repeated lookup then needs no Redis round trip, which cost the agent about a
+   * sixth of its CPU per message on a VM (waking redis-server, and this process again for the
+   * answer). Each hit still parses its own copy. The price: an entry changed or deleted in Redis by
+   * another process (another instance, `npm run cache:clear`) may be answered from here for up to
+   * that long; {@link clearPattern} and {@link delete} in this process clear it at once.
    */
   async wrap<T>(
     name: string,
@@ -200,20 +235,36 @@ export class Cache {
     options: { ttlSeconds?: number; signal?: StopSource } = {},
   ): Promise<{ value: T; cached: boolean }> {
     if (options.signal?.aborted) throw abortReason(options.signal);
-    const hit = await this.get<T>(name);
+    const hit = await this.lookup<T>(name, true);
     if (hit !== undefined) return { value: hit, cached: true };
     return this.flights.run(
       name,
       async (scope) => {
         // Counted once already, above.
-        const stored = await this.get<T>(name, { count: false });
+        const stored = await this.lookup<T>(name, false);
         if (stored !== undefined) return { value: stored, cached: true };
         const value = await loader(scope.signal);
-        if (value !== undefined) await this.set(name, value, options.ttlSeconds);
+        if (value !== undefined) {
+          const raw = JSON.stringify(value);
+          const ttlSeconds = options.ttlSeconds ?? this.options.defaultTtlSeconds;
+          await this.store(name, raw, ttlSeconds);
+          // Never longer than the entry itself lives.
+          this.local?.set(name, raw, { ttl: Math.min(this.local.ttl, Math.max(1, ttlSeconds * 1000)) });
+        }
         return { value, cached: false };
       },
       options.signal,
     );
+  }
+
+  /** {@link get} through the local layer (when on), which keeps what Redis answered. */
+  private async lookup<T>(name: string, count: boolean): Promise<T | undefined> {
+    assertName(name);
+    const local = this.local?.get(name);
+    if (local !== undefined) return this.decode<T>(name, local, count);
+    const stored = await this.readRaw(name);
+    if (stored !== null) this.local?.set(name, stored);
+    return this.decode<T>(name, stored, count);
   }
 
   /**
@@ -225,6 +276,7 @@ export class Cache {
     assertValidPattern(pattern);
     const re = globToRegExp(pattern);
     let memoryDeleted = 0;
+    if (this.local) for (const name of [...this.local.keys()]) if (re.test(name)) this.local.delete(name);
     for (const key of [...this.memory.keys()]) {
       if (re.test(key.slice(this.namespace.length))) {
         this.memory.delete(key);

@@ -96,6 +96,8 @@ export const envSchema = z.object({
 
   CACHE_TTL_SECONDS: int(1, 30 * 86_400).default(3600),
   CACHE_MEMORY_MAX_ENTRIES: int(10, 1_000_000).default(5000),
+  /** How long a tool result read from Redis is also kept in the process (0 = never); see Cache.wrap. */
+  CACHE_LOCAL_SECONDS: int(0, 300).default(5),
   IDEMPOTENCY_TTL_SECONDS: int(60, 7 * 86_400).default(86_400),
 
   AGENT_TIMEOUT_MS: int(100, 600_000).default(60_000),

@@ -8,7 +8,7 @@ import { RateLimiter } from '../../src/rate-limit/rate-limiter.js';
 import { RedisConnection } from '../../src/redis/connection.js';
 import { testLogger } from '../helpers/logs.js';
 
-function connect(url = inject('redisUrl')) {
+function connect(url = inject('redisUrl'), localSeconds?: number) {
   const { logger } = testLogger('cache');
   const connection = new RedisConnection({
     url,
@@ -23,6 +23,7 @@ function connect(url = inject('redisUrl')) {
     connection,
     defaultTtlSeconds: 60,
     memoryMaxEntries: 100,
+    localSeconds,
     logger,
     onLookup: (source, hit) => lookups.push({ source, hit }),
   });
@@ -165,6 +166,105 @@ describe('cache against a real Redis', () => {
     await expect(c.cache.clearPattern('')).rejects.toThrow(RangeError);
     await expect(c.cache.clearPattern('x'.repeat(300))).rejects.toThrow(RangeError);
     await expect(c.cache.clearPattern('a\r\nFLUSHALL')).rejects.toThrow(RangeError);
+  });
+});
+
+describe('the local layer of wrap (CACHE_LOCAL_SECONDS)', () => {
+  let c: ReturnType<typeof connect>;
+  let probe: Redis;
+  let monitor: Redis;
+  /** GETs of the cache's keys that reached Redis while `fn` ran. */
+  async function redisGets(fn: () => Promise<unknown>): Promise<number> {
+    const seen: string[] = [];
+    const onMonitor = (_time: string, args: string[]) => {
+      if (args[0]?.toLowerCase() === 'get' && args[1]?.startsWith(c.connection.keyPrefix)) seen.push(args[1]);
+    };
+    const m = await monitor.monitor();
+    m.on('monitor', onMonitor);
+    try {
+      await fn();
+      await probe.ping(); // MONITOR lines of the commands above arrive before this PING's answer
+      await new Promise((r) => setTimeout(r, 50));
+    } finally {
+      m.disconnect();
+    }
+    return seen.length;
+  }
+  beforeAll(async () => {
+    c = connect(inject('redisUrl'), 0.4);
+    expect(await c.connection.waitUntilReady(3000)).toBe(true);
+    probe = new Redis(inject('redisUrl'));
+    monitor = new Redis(inject('redisUrl'));
+  });
+  afterAll(async () => {
+    await c.connection.close();
+    probe.disconnect();
+    monitor.disconnect();
+  });
+
+  it('answers a repeated lookup without Redis, each caller with its own copy, and not past its time', async () => {
+    const name = cacheKey('realty_us', { q: randomUUID() });
+    let loads = 0;
+    const loader = async () => {
+      loads++;
+      return { listings: [{ price: 1 }] };
+    };
+    expect(await c.cache.wrap(name, loader)).toEqual({ value: { listings: [{ price: 1 }] }, cached: false });
+    const before = c.lookups.length;
+    const gets = await redisGets(async () => {
+      const a = await c.cache.wrap(name, loader);
+      const first = a.value.listings[0];
+      if (first) first.price = 99; // a caller's own copy
+      expect(await c.cache.wrap(name, loader)).toEqual({ value: { listings: [{ price: 1 }] }, cached: true });
+    });
+    expect(gets).toBe(0);
+    expect(loads).toBe(1);
+    expect(c.lookups.slice(before)).toEqual([
+      { source: 'realty_us', hit: true },
+      { source: 'realty_us', hit: true },
+    ]);
+    // Deleted in Redis by another process: the local copy answers until its time is up, then Redis.
+    await probe.del(`${c.connection.keyPrefix}cache:${name}`);
+    expect((await c.cache.wrap(name, loader)).cached).toBe(true);
+    await new Promise((r) => setTimeout(r, 450));
+    expect(await c.cache.wrap(name, loader)).toEqual({ value: { listings: [{ price: 1 }] }, cached: false });
+    expect(loads).toBe(2);
+  });
+
+  it('keeps an entry read from Redis, and drops it at once on clearPattern, delete and set here', async () => {
+    const name = cacheKey('realty_us', { q: randomUUID() });
+    const key = `${c.connection.keyPrefix}cache:${name}`;
+    await probe.set(key, JSON.stringify('from redis'), 'EX', 60);
+    const fail = async (): Promise<string> => {
+      throw new Error('loader must not run');
+    };
+    expect(await c.cache.wrap(name, fail)).toEqual({ value: 'from redis', cached: true });
+    expect(await redisGets(() => c.cache.wrap(name, fail))).toBe(0);
+
+    await c.cache.clearPattern('realty_us:*');
+    expect(await c.cache.wrap(name, async () => 'loaded')).toEqual({ value: 'loaded', cached: false });
+    await c.cache.delete(name);
+    expect(await c.cache.wrap(name, async () => 'again')).toEqual({ value: 'again', cached: false });
+    await c.cache.set(name, 'set here');
+    expect(await c.cache.wrap(name, fail)).toEqual({ value: 'set here', cached: true });
+    expect(JSON.parse((await probe.get(key)) as string)).toBe('set here');
+  });
+
+  it('is off by default, and never holds an entry longer than its TTL', async () => {
+    const off = connect(inject('redisUrl'));
+    try {
+      expect(await off.connection.waitUntilReady(3000)).toBe(true);
+      const name = cacheKey('realty_us', { q: randomUUID() });
+      await off.cache.wrap(name, async () => 1);
+      await probe.del(`${off.connection.keyPrefix}cache:${name}`);
+      expect(await off.cache.wrap(name, async () => 2)).toEqual({ value: 2, cached: false });
+    } finally {
+      await off.connection.close();
+    }
+    const short = cacheKey('realty_us', { q: randomUUID() });
+    await c.cache.wrap(short, async () => 'short', { ttlSeconds: 0.1 });
+    await new Promise((r) => setTimeout(r, 200));
+    expect(await c.cache.wrap(short, async () => 'reloaded')).toEqual({ value: 'reloaded', cached: false });
   });
 });
 
