@@ -26,8 +26,9 @@ export interface CacheOptions {
   readonly localSeconds?: number;
 }
 
-/** Entries of the local layer (most recently used kept): tool results are a few KB each. */
+/** Bounds of the local layer (most recently used kept): tool results are a few KB each. */
 const LOCAL_MAX_ENTRIES = 1000;
+const LOCAL_MAX_CHARS = 8 * 1024 * 1024;
 
 /** Result of clearing: how many entries went from Redis and from the memory store. */
 export interface ClearResult {
@@ -132,7 +133,14 @@ export class Cache {
     const localSeconds = options.localSeconds ?? 0;
     if (!(localSeconds >= 0)) throw new RangeError('localSeconds must be >= 0');
     this.local =
-      localSeconds > 0 ? new LRUCache({ max: LOCAL_MAX_ENTRIES, ttl: localSeconds * 1000 }) : undefined;
+      localSeconds > 0
+        ? new LRUCache({
+            max: LOCAL_MAX_ENTRIES,
+            maxSize: LOCAL_MAX_CHARS,
+            sizeCalculation: (raw, name) => raw.length + name.length,
+            ttl: localSeconds * 1000,
+          })
+        : undefined;
   }
 
   /**

@@ -250,6 +250,16 @@ describe('the local layer of wrap (CACHE_LOCAL_SECONDS)', () => {
     expect(JSON.parse((await probe.get(key)) as string)).toBe('set here');
   });
 
+  it('keeps no entry larger than its bound (8 MiB): that one is read from Redis each time', async () => {
+    const name = cacheKey('realty_us', { q: randomUUID() });
+    const big = 'x'.repeat(9 * 1024 * 1024);
+    await c.cache.wrap(name, async () => big);
+    expect(
+      await redisGets(async () => expect((await c.cache.wrap(name, async () => '')).value).toBe(big)),
+    ).toBe(1);
+    await c.cache.delete(name);
+  });
+
   it('is off by default, and never holds an entry longer than its TTL', async () => {
     const off = connect(inject('redisUrl'));
     try {
