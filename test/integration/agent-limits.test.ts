@@ -81,7 +81,10 @@ describe('agent limits and faults', () => {
   it('a slow model calling tools is cut off at the run budget', async () => {
     w.openai.setDefault((req) => ({
       toolCalls: [{ name: 'remember_fact', arguments: { key: `slow${toolMessages(req)}`, value: 'v' } }],
-      delayMs: 700,
+      // Three answers take 1800 ms; the fourth call is cut off mid-way by the 2250 ms budget as long
+      // as the three remember_fact steps (each an fsynced file write) take under 450 ms together.
+      // At 700 ms a disk slow to fsync (after a benchmark's mass deletions) left no time for it.
+      delayMs: 600,
     }));
     const started = Date.now();
     const res = await w.chat({ message: 'slowly', user_id: 'u-slow' });
