@@ -157,9 +157,10 @@ export class RealEstateAgent implements Agent {
 
   /**
    * A message's reads, all at once: the token budget left, what is personal (memory, recent
-   * turns), and (speculatively) a stored answer. The memory file is read every time, not cached
-   * here: instances may share DATA_DIR, and a fact remembered or forgotten ("forget me") through
-   * another instance must count from the next message on.
+   * turns), and (speculatively) a stored answer. Instances may share DATA_DIR, and a fact
+   * remembered or forgotten ("forget me") through another instance must count from the next
+   * message on: the data store reads the memory file unless Redis confirms, in this same round
+   * trip, that its copy is current (data/memory-copies.ts).
    */
   private startReads(message: InboundMessage, startedAt: number): MessageReads {
     const key = this.o.answers.keyFor(message.text);

@@ -18,6 +18,7 @@ import type {
 import { recoverInterruptedRestores } from './folder-swap.js';
 import { type DataPaths, dataPaths, STAGING_PREFIX } from './layout.js';
 import { listFolder } from './list-folder.js';
+import { MemoryCopies } from './memory-copies.js';
 import { type HeldLock, KeyedMutex, RedisLock } from './record-lock.js';
 import { parseReportHead, renderReport } from './report-format.js';
 import { assertTitle, assertUserId, isReportId, newReportId, userFileName } from './safe-names.js';
@@ -26,8 +27,13 @@ import { assertTitle, assertUserId, isReportId, newReportId, userFileName } from
 export interface FileDataStoreOptions {
   readonly dataDir: string;
   readonly logger: Logger;
-  /** When given, memory updates are also serialised across instances through a Redis lock. */
+  /**
+   * When given, memory updates are also serialised across instances through a Redis lock, and
+   * memory reads use copies that Redis confirms are current (see {@link MemoryCopies}).
+   */
   readonly connection?: RedisConnection;
+  /** Longest life of such a copy; default 30 s. */
+  readonly memoryCopySeconds?: number;
   /** App version, written into the data folder lock. */
   readonly version?: string;
   /** Largest memory document (serialised JSON). Default 1 MiB. */
@@ -67,6 +73,7 @@ export class FileDataStore implements ManagedDataStore {
   private readonly options: FileDataStoreOptions;
   private readonly mutex = new KeyedMutex();
   private readonly redisLock: RedisLock | undefined;
+  private readonly copies: MemoryCopies | undefined;
   private readonly maxMemoryBytes: number;
   private readonly maxReportBytes: number;
   private lock: DataFolderLock | undefined;
@@ -83,6 +90,9 @@ export class FileDataStore implements ManagedDataStore {
           ttlMs: options.lockTtlMs,
           waitMs: options.lockWaitMs,
         })
+      : undefined;
+    this.copies = options.connection
+      ? new MemoryCopies(options.connection, options.memoryCopySeconds)
       : undefined;
   }
 
@@ -132,6 +142,12 @@ export class FileDataStore implements ManagedDataStore {
   }
 
   async readMemory(userId: string): Promise<MemoryRecord | undefined> {
+    if (!this.copies) return this.readMemoryFile(userId);
+    return this.copies.read(this.memoryFile(userId).name, () => this.readMemoryFile(userId));
+  }
+
+  /** The user's memory file as it is now. */
+  private async readMemoryFile(userId: string): Promise<MemoryRecord | undefined> {
     const { name, file } = this.memoryFile(userId);
     let text: string;
     try {
@@ -175,7 +191,7 @@ export class FileDataStore implements ManagedDataStore {
   async updateMemory(userId: string, update: MemoryUpdate): Promise<MemoryRecord> {
     const { name, file } = this.memoryFile(userId);
     return this.exclusive(name, async (lock) => {
-      const current = await this.readMemory(userId);
+      const current = await this.readMemoryFile(userId);
       const data = await update(current ? structuredClone(current.data) : undefined);
       if (!isPlainObject(data)) throw new AppError('data_invalid', 'a memory must be a plain JSON object');
       const record: StoredMemory = {
@@ -190,14 +206,32 @@ export class FileDataStore implements ManagedDataStore {
         throw new AppError('data_invalid', `a memory may hold at most ${this.maxMemoryBytes} bytes of JSON`);
       }
       lock?.assertHeld();
-      await writeFileAtomic(file, text, { tmpDir: this.paths.tmp });
-      return { userId, revision: record.revision, updatedAt: record.updated_at, data: JSON.parse(text).data };
+      try {
+        await writeFileAtomic(file, text, { tmpDir: this.paths.tmp });
+      } catch (err) {
+        await this.copies?.changed(name); // the file may or may not have been replaced
+        throw err;
+      }
+      const saved = {
+        userId,
+        revision: record.revision,
+        updatedAt: record.updated_at,
+        data: JSON.parse(text).data,
+      };
+      await this.copies?.changed(name, saved);
+      return saved;
     });
   }
 
   async deleteMemory(userId: string): Promise<boolean> {
     const { name, file } = this.memoryFile(userId);
-    return this.exclusive(name, () => removeFileDurably(file));
+    return this.exclusive(name, async () => {
+      try {
+        return await removeFileDurably(file);
+      } finally {
+        await this.copies?.changed(name);
+      }
+    });
   }
 
   async writeReport(report: NewReport): Promise<ReportSummary> {

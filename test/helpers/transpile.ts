@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import ts from 'typescript';
 
@@ -7,13 +7,16 @@ const ROOT = resolve(import.meta.dirname, '..', '..');
 /**
  * Transpiles `entry` and every file it imports by relative path into `outDir` (same layout,
  * plain ESM JavaScript), so a child process can start with bare `node` in tens of milliseconds
- * instead of going through tsx. Bare imports (packages) are left to node's resolution.
+ * instead of going through tsx. Bare imports (packages) are left to node's resolution, which
+ * finds the project's packages through a `node_modules` link in `outDir`.
  * Returns the path of the transpiled entry.
  */
 export function transpileGraph(entry: string, outDir: string): string {
   const seen = new Set<string>();
   const queue = [resolve(entry)];
   writeFileSync(join(outDir, 'package.json'), '{"type":"module"}\n');
+  const modules = join(outDir, 'node_modules');
+  if (!existsSync(modules)) symlinkSync(join(ROOT, 'node_modules'), modules, 'dir');
   while (queue.length > 0) {
     const file = queue.pop() as string;
     if (seen.has(file)) continue;

@@ -201,3 +201,85 @@ describe('concurrent memory updates', () => {
     await down.close();
   });
 });
+
+describe('memory copies (instances sharing DATA_DIR and Redis)', () => {
+  const t = tempDir('rea-copies-');
+  const prefix = `t-${randomUUID().slice(0, 8)}:`;
+  const connections: RedisConnection[] = [];
+  let a: FileDataStore;
+  let b: FileDataStore;
+  const fileOf = (userId: string) => join(t.dir, 'memories', `${userFileName(userId)}.json`);
+  /** Rewrites a memory file behind the stores' backs, keeping its version (revision and time). */
+  const rewriteKeepingVersion = (userId: string, data: MemoryData) => {
+    const stored = JSON.parse(readFileSync(fileOf(userId), 'utf8'));
+    writeFileSync(fileOf(userId), JSON.stringify({ ...stored, data }));
+  };
+  beforeAll(async () => {
+    for (let i = 0; i < 2; i++) {
+      const c = connection(inject('redisUrl'), prefix);
+      c.start();
+      expect(await c.waitUntilReady(5000)).toBe(true);
+      connections.push(c);
+    }
+    a = new FileDataStore({ dataDir: t.dir, logger: logs.logger, connection: connections[0] });
+    b = new FileDataStore({ dataDir: t.dir, logger: logs.logger, connection: connections[1] });
+  });
+  afterAll(async () => {
+    for (const c of connections) await c.close();
+    t.remove();
+  });
+
+  it("sees another instance's writes and erasure from the next read, and answers unchanged reads from its copy", async () => {
+    const u = 'slack:T9:U1';
+    expect(await a.readMemory(u)).toBeUndefined();
+    await b.updateMemory(u, () => ({ budget: 1 }));
+    expect((await a.readMemory(u))?.data).toEqual({ budget: 1 }); // b's write published a new version
+    // Same version in Redis: a answers from its copy, not the file (changed here behind everyone's back).
+    rewriteKeepingVersion(u, { budget: 'not read' });
+    const copy = await a.readMemory(u);
+    expect(copy?.data).toEqual({ budget: 1 });
+    (copy?.data as { budget: unknown }).budget = 'changed by a caller';
+    expect((await a.readMemory(u))?.data).toEqual({ budget: 1 }); // each reader gets its own record
+    await b.updateMemory(u, (cur) => ({ ...cur, city: 'Austin' }));
+    expect((await a.readMemory(u))?.data).toEqual({ budget: 'not read', city: 'Austin' });
+    expect(await b.deleteMemory(u)).toBe(true); // "forget me" on the other instance
+    expect(await a.readMemory(u)).toBeUndefined();
+  });
+
+  it('keeps no copy when the file read does not carry the version Redis answered (a write racing the read)', async () => {
+    const u = 'discord:race';
+    await a.updateMemory(u, () => ({ n: 1 }));
+    // As if another instance's write were published while this file was still the old one.
+    const c = connections[0] as RedisConnection;
+    await c.client.set(c.key('memory-version', userFileName(u)), '2@2099-01-01T00:00:00.000Z');
+    expect((await a.readMemory(u))?.data).toEqual({ n: 1 });
+    rewriteKeepingVersion(u, { n: 'from the file' });
+    expect((await a.readMemory(u))?.data).toEqual({ n: 'from the file' }); // read again: nothing was kept
+  });
+
+  it('drops copies after memoryCopySeconds, and reads the file every time without Redis', async () => {
+    const short = new FileDataStore({
+      dataDir: t.dir,
+      logger: logs.logger,
+      connection: connections[0],
+      memoryCopySeconds: 0.3,
+    });
+    const u = 'http:k:expiry';
+    await short.updateMemory(u, () => ({ v: 1 }));
+    expect((await short.readMemory(u))?.data).toEqual({ v: 1 });
+    rewriteKeepingVersion(u, { v: 2 });
+    expect((await short.readMemory(u))?.data).toEqual({ v: 1 });
+    await new Promise((r) => setTimeout(r, 350));
+    expect((await short.readMemory(u))?.data).toEqual({ v: 2 });
+
+    const down = connection(`redis://127.0.0.1:${await freePort()}`, prefix);
+    const degraded = new FileDataStore({ dataDir: t.dir, logger: logs.logger, connection: down });
+    try {
+      expect((await degraded.readMemory(u))?.data).toEqual({ v: 2 });
+      rewriteKeepingVersion(u, { v: 3 });
+      expect((await degraded.readMemory(u))?.data).toEqual({ v: 3 });
+    } finally {
+      await down.close();
+    }
+  });
+});
