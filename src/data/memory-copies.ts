@@ -26,9 +26,10 @@ export function memoryToken(record: MemoryRecord): string {
  * Instances may share DATA_DIR, so a copy is used only while Redis holds the same version token
  * for that user: every memory write publishes its token (`<prefix>memory-version:<user file>`),
  * "forget me" deletes it, and a reader GETs it in the same turn as the message's other reads
- * (one round trip for all of them). A copy is kept only when the file just read carries the token
- * that Redis answered, so a write racing the read is never cached. Without Redis (degraded mode)
- * every read goes to the file and the copies are dropped.
+ * (one round trip for all of them; with no copy yet, the file is read meanwhile). A copy is kept
+ * only when the file just read carries the token that Redis answered, so a write racing the read
+ * is never cached. Without Redis (degraded mode) every read goes to the file and the copies are
+ * dropped.
  *
  * What it cannot see: a memory written while Redis was unreachable to the writer, or a forced
  * restore under a running service. Copies live at most `ttlSeconds` (default 30), which bounds that.
@@ -58,14 +59,18 @@ export class MemoryCopies {
       return readFile();
     }
     const key = this.key(name);
-    const token = await this.connection.withFallback<string | null | typeof UNKNOWN>(
+    const tokenRead = this.connection.withFallback<string | null | typeof UNKNOWN>(
       (c) => c.get(key),
       () => UNKNOWN,
     );
-    if (token === UNKNOWN) return readFile();
     const copy = this.copies.get(name);
+    // With no copy the file is needed anyway: read it alongside the version, not after it.
+    const fileRead = copy === undefined ? readFile() : undefined;
+    fileRead?.catch(() => undefined); // awaited below; never left to reject unobserved meanwhile
+    const token = await tokenRead;
+    if (token === UNKNOWN) return fileRead ?? readFile();
     if (copy !== undefined && copy.token === token) return copy.record && structuredClone(copy.record);
-    const record = await readFile();
+    const record = await (fileRead ?? readFile());
     if ((record ? memoryToken(record) : null) === token) {
       this.copies.set(name, { record: record && structuredClone(record), token });
     } else this.copies.delete(name);
