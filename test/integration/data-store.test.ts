@@ -23,6 +23,18 @@ function connection(url: string, prefix: string): RedisConnection {
   });
 }
 
+/** `n` connections to the shared Redis, ready, under one key prefix (instances of one deployment). */
+async function readyConnections(n: number, prefix: string): Promise<RedisConnection[]> {
+  const out: RedisConnection[] = [];
+  for (let i = 0; i < n; i++) {
+    const c = connection(inject('redisUrl'), prefix);
+    c.start();
+    expect(await c.waitUntilReady(5000)).toBe(true);
+    out.push(c);
+  }
+  return out;
+}
+
 describe('reports', () => {
   const t = tempDir('rea-reports-');
   const store = new FileDataStore({ dataDir: t.dir, logger: logs.logger });
@@ -140,12 +152,7 @@ describe('concurrent memory updates', () => {
   const prefix = `t-${randomUUID().slice(0, 8)}:`;
   const connections: RedisConnection[] = [];
   beforeAll(async () => {
-    for (let i = 0; i < 2; i++) {
-      const c = connection(inject('redisUrl'), prefix);
-      c.start();
-      expect(await c.waitUntilReady(5000)).toBe(true);
-      connections.push(c);
-    }
+    connections.push(...(await readyConnections(2, prefix)));
   });
   afterAll(async () => {
     for (const c of connections) await c.close();
@@ -215,12 +222,7 @@ describe('memory copies (instances sharing DATA_DIR and Redis)', () => {
     writeFileSync(fileOf(userId), JSON.stringify({ ...stored, data }));
   };
   beforeAll(async () => {
-    for (let i = 0; i < 2; i++) {
-      const c = connection(inject('redisUrl'), prefix);
-      c.start();
-      expect(await c.waitUntilReady(5000)).toBe(true);
-      connections.push(c);
-    }
+    connections.push(...(await readyConnections(2, prefix)));
     a = new FileDataStore({ dataDir: t.dir, logger: logs.logger, connection: connections[0] });
     b = new FileDataStore({ dataDir: t.dir, logger: logs.logger, connection: connections[1] });
   });
