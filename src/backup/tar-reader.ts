@@ -2,6 +2,7 @@ import { createHash, type Hash, hash } from 'node:crypto';
 import * as tar from 'tar';
 import { AppError } from '../core/errors.js';
 import { checkEntryPath, MANIFEST_NAME, shown } from './entry-path.js';
+import { decodeHeader, type PendingFields, type TarHeader } from './tar-header.js';
 
 /** Bounds on what an archive may hold: the guard against gzip bombs and absurd archives. */
 export interface ReadLimits {
@@ -78,9 +79,9 @@ type Current =
   | { kind: 'meta'; type: string; chunks: Buffer[] };
 
 /**
- * A strict streaming reader of (decompressed) tar data. Headers are decoded by the `tar`
- * package's `Header` and `Pax` (checksums, pax and GNU long names); this loop adds what a restore
- * needs: only folders and regular files, every path checked, sizes bounded, each file hashed as
+ * A strict streaming reader of (decompressed) tar data. Headers are decoded by tar-header.ts
+ * (checksums, ustar prefixes), pax records by the `tar` package's `Pax`, GNU long names here; this
+ * loop adds what a restore needs: only folders and regular files, every path checked, sizes bounded, each file hashed as
  * it streams, no data after the end-of-archive marker. Any violation throws `backup_invalid`.
  */
 export class TarReader {
@@ -94,8 +95,8 @@ export class TarReader {
   private state: 'header' | 'body' | 'pad' | 'eof' = 'header';
   private held: Buffer | undefined;
   private zeroBlocks = 0;
-  private ex: tar.HeaderData | undefined;
-  private gex: tar.HeaderData | undefined;
+  private ex: PendingFields | undefined;
+  private gex: PendingFields | undefined;
   private current: Current | undefined;
   private remaining = 0;
   private pad = 0;
@@ -179,12 +180,7 @@ export class TarReader {
     }
     if (this.zeroBlocks > 0)
       throw invalid(`a lone zero block before byte ${position}: the archive is corrupt`);
-    let h: tar.Header;
-    try {
-      h = new tar.Header(data, off, this.ex, this.gex);
-    } catch {
-      throw invalid(`unreadable tar header at byte ${position}: the archive is corrupt`);
-    }
+    const h: TarHeader = decodeHeader(data, off, this.ex, this.gex);
     if (!h.cksumValid)
       throw invalid(`tar header checksum mismatch at byte ${position}: the archive is corrupt`);
     if (++this.entries > this.maxEntries)
@@ -193,7 +189,7 @@ export class TarReader {
     if (!Number.isSafeInteger(size) || size < 0)
       throw invalid(`tar header at byte ${position} has an invalid size`);
     const type = h.type;
-    const path = h.path ?? '';
+    const path = h.path;
     if (['ExtendedHeader', 'GlobalExtendedHeader', 'NextFileHasLongPath', 'OldGnuLongPath'].includes(type)) {
       if (size > MAX_META_BYTES)
         throw invalid(`a ${type} record of ${size} bytes (at most ${MAX_META_BYTES})`);
@@ -210,7 +206,7 @@ export class TarReader {
     if (type === 'CharacterDevice' || type === 'BlockDevice') throw refuse('a device file');
     if (type === 'FIFO') throw refuse('a FIFO');
     const isDir = type === 'Directory';
-    if (!isDir && type !== 'File' && type !== 'OldFile' && type !== 'ContiguousFile') {
+    if (!isDir && type !== 'File' && type !== 'ContiguousFile') {
       throw refuse(`unsupported entry type ${type}`);
     }
     const check = checkEntryPath(path, isDir ? 'directory' : 'file');

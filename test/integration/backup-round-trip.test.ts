@@ -179,3 +179,40 @@ describe('npm run backup (the script)', () => {
     expect(hashTree(join(dataDir, 'memories'))).toBe(before);
   });
 });
+
+describe('long names', () => {
+  const t = tempDir('rea-longnames-');
+  const dataDir = join(t.dir, 'data');
+  afterAll(() => t.remove());
+
+  // A name over 100 bytes goes into a pax record while the ustar header keeps the folder in its
+  // prefix field: the pax path is the whole path (the tar package's decoder once joined the two).
+  it('restores files whose names or paths are longer than a ustar header holds', async () => {
+    const names = [
+      `memories/sub/${'m'.repeat(120)}.json`,
+      `reports/${'r'.repeat(60)}/${'s'.repeat(70)}/short.md`,
+      `reports/${'ü'.repeat(60)}.md`,
+    ];
+    for (const n of names) {
+      mkdirSync(join(dataDir, n, '..'), { recursive: true });
+      writeFileSync(join(dataDir, n), `content of ${n}`);
+    }
+    const tree = () => [hashTree(join(dataDir, 'reports')), hashTree(join(dataDir, 'memories'))];
+    const before = tree();
+    const made = await createBackup({ dataDir, backupDir: join(t.dir, 'b'), keep: 3, appVersion: 'test' });
+    const v = await verifyArchive(made.path, LIMITS);
+    expect(v.manifest.files.map((f) => f.path).sort()).toEqual([...names].sort());
+    rmSync(join(dataDir, 'reports'), { recursive: true });
+    rmSync(join(dataDir, 'memories'), { recursive: true });
+    const r = await restoreBackup({
+      archive: made.path,
+      dataDir,
+      backupDir: join(t.dir, 'b'),
+      keep: 3,
+      appVersion: 'test',
+      limits: LIMITS,
+    });
+    expect(r.fileCount).toBe(names.length);
+    expect(tree()).toEqual(before);
+  });
+});
