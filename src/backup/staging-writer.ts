@@ -12,6 +12,8 @@ const BATCH_BYTES = 2 * 1024 * 1024;
 const BATCH_OPS = 4096;
 /** Batches the writer thread may have queued before the reader waits. */
 const DEPTH = 4;
+/** A segment that is empty, `.` or `..`, or a backslash or NUL anywhere. */
+const UNSAFE_SEGMENT = /(?:^|\/)\.{0,2}(?:\/|$)|[\\\0]/;
 /**
  * Data bytes between early writeback starts: a `syncfs` started in the background while the
  * extraction goes on, so the disk writes overlap inflation and the final sync has little left.
@@ -49,15 +51,20 @@ export class StagingWriter implements EntryHandler {
     this.fileSystem = new FileSystemSync(this.root);
   }
 
+  /**
+   * The absolute path of an archive path under the root. The reader checked it (entry-path.ts);
+   * this refuses again anything that could leave the root (absolute, a `.`/`..` or empty segment,
+   * a backslash or NUL), which also makes the plain join equal to `path.resolve` without paying
+   * for its normalisation on every entry.
+   */
   private target(path: string): string {
-    const abs = resolve(this.root, path);
-    if (!abs.startsWith(this.root + sep)) {
+    if (path.length === 0 || path.charCodeAt(0) === 0x2f || UNSAFE_SEGMENT.test(path)) {
       throw new AppError(
         'backup_invalid',
         `unsafe entry ${JSON.stringify(path)}: outside the staging folder`,
       );
     }
-    return abs;
+    return `${this.root}${sep}${path}`;
   }
 
   private ensureDir(abs: string): void {
