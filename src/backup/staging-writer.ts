@@ -4,11 +4,12 @@ import { AppError } from '../core/errors.js';
 import { fsyncDirectory } from '../data/atomic-file.js';
 import { FileSystemSync } from './file-system-sync.js';
 import type { EntryHandler, FileSink } from './tar-reader.js';
-import { type WriteOp, WriterThread } from './writer-thread.js';
+import { walkDataTree } from './tree-walk.js';
+import { type WriteOps, WriterThread } from './writer-thread.js';
 
 /** Data bytes per batch handed to the writer thread. */
 const BATCH_BYTES = 2 * 1024 * 1024;
-/** Operations per batch at most (many empty files make batches without data). */
+/** Entries of a batch's operation list at most (many empty files make batches without data). */
 const BATCH_OPS = 4096;
 /** Batches the writer thread may have queued before the reader waits. */
 const DEPTH = 4;
@@ -30,14 +31,20 @@ const WRITEBACK_BYTES = 24 * 1024 * 1024;
  * {@link finish} after the last entry and {@link close} in any case.
  */
 export class StagingWriter implements EntryHandler {
-  /** Every file written, for the fallback fsync. */
-  readonly files: string[] = [];
+  /** Every folder made, for the fallback fsync (files are found by walking the root then). */
   readonly folders: string[] = [];
   private readonly root: string;
   private readonly made = new Set<string>();
   private readonly thread = new WriterThread();
   private readonly fileSystem: FileSystemSync;
-  private ops: WriteOp[] = [];
+  private ops: WriteOps = [];
+  /** The folder of the last file, whose folders are known to exist. */
+  private lastDir = '';
+  /** The sink of the file being written (one at a time: the same object for each). */
+  private readonly sink: FileSink = {
+    write: (chunk) => this.write(chunk),
+    end: () => this.endFile(),
+  };
   private data = this.thread.buffer(BATCH_BYTES);
   private used = 0;
   /** Data bytes handed to the thread, and at how many of them writeback was last started. */
@@ -69,7 +76,7 @@ export class StagingWriter implements EntryHandler {
 
   private ensureDir(abs: string): void {
     if (this.made.has(abs)) return;
-    this.ops.push(['d', abs]);
+    this.ops.push('d', abs);
     for (let d = abs; d.length > this.root.length && !this.made.has(d); d = dirname(d)) {
       this.made.add(d);
       this.folders.push(d);
@@ -82,16 +89,19 @@ export class StagingWriter implements EntryHandler {
 
   file(path: string): FileSink {
     const abs = this.target(path);
-    this.ensureDir(dirname(abs));
-    this.ops.push(['f', abs]);
-    this.files.push(abs);
-    return {
-      write: (chunk) => this.write(chunk),
-      end: () => {
-        this.ops.push(['c']);
-        if (this.ops.length >= BATCH_OPS) this.send();
-      },
-    };
+    // Files come folder by folder: the parent is looked up only when it changes.
+    const cut = abs.lastIndexOf(sep);
+    if (cut !== this.lastDir.length || !abs.startsWith(this.lastDir)) {
+      this.lastDir = abs.slice(0, cut);
+      this.ensureDir(this.lastDir);
+    }
+    this.ops.push('f', abs);
+    return this.sink;
+  }
+
+  private endFile(): void {
+    this.ops.push('c');
+    if (this.ops.length >= BATCH_OPS) this.send();
   }
 
   /** Resolves when the writer thread has room for more batches. */
@@ -106,7 +116,7 @@ export class StagingWriter implements EntryHandler {
       chunk.copy(this.data, this.used, off, off + n);
       this.used += n;
       off += n;
-      this.ops.push(['w', n]);
+      this.ops.push(n);
       if (this.used === BATCH_BYTES) this.send();
     }
   }
@@ -151,7 +161,7 @@ export class StagingWriter implements EntryHandler {
   async sync(): Promise<'syncfs' | 'fsync'> {
     await this.writeback;
     if (await this.fileSystem.sync()) return 'syncfs';
-    const queue = [...this.files];
+    const queue = (await walkDataTree(this.root)).filter((e) => e.kind === 'file').map((e) => e.absolute);
     const worker = async () => {
       for (let f = queue.pop(); f !== undefined; f = queue.pop()) {
         const h = await open(f, 'r');

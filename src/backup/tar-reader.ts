@@ -104,10 +104,13 @@ export class TarReader {
   private metaInARow = 0;
   private declaredTotal = 0;
   private trailing = 0;
-  private readonly seen = new Set<string>();
-  /** Folders the entries so far make (explicit or implied), and their files: see {@link checkShape}. */
+  /**
+   * Folders the entries so far make (explicit or implied), and those listed as entries. Files are
+   * known by {@link files} (a file is in it before the next header is read): no set of every path,
+   * which made a restore's heap grow by a collection per entry kept.
+   */
   private readonly folders = new Set<string>();
-  private readonly fileSet = new Set<string>();
+  private readonly listedFolders = new Set<string>();
   private readonly maxEntries: number;
 
   constructor(
@@ -211,11 +214,11 @@ export class TarReader {
     }
     const check = checkEntryPath(path, isDir ? 'directory' : 'file');
     if (!check.ok) throw refuse(check.reason);
-    if (this.seen.has(check.path)) throw invalid(`${shown(check.path)} appears twice in the archive`);
-    this.seen.add(check.path);
+    if (this.listed(check.path, isDir)) throw invalid(`${shown(check.path)} appears twice in the archive`);
     this.checkShape(check.path, isDir);
     if (isDir) {
       this.directories.push(check.path);
+      this.listedFolders.add(check.path);
       this.handler?.directory(check.path);
       this.begin(0);
       return;
@@ -248,18 +251,23 @@ export class TarReader {
    * path that is a folder (of an earlier entry). Found here, a dry run and verify refuse what the
    * extraction would fail on.
    */
+  /** True when an entry of this path and kind came before (a file and a folder: see checkShape). */
+  private listed(path: string, isDir: boolean): boolean {
+    if (isDir) return this.listedFolders.has(path);
+    return path === MANIFEST_NAME ? this.manifestText !== undefined : this.files.has(path);
+  }
+
   private checkShape(path: string, isDir: boolean): void {
     if (!isDir && this.folders.has(path))
       throw invalid(`${shown(path)} is both a file and a folder in the archive`);
     for (let cut = path.lastIndexOf('/'); cut > 0; cut = path.lastIndexOf('/', cut - 1)) {
       const parent = path.slice(0, cut);
-      if (this.fileSet.has(parent))
+      if (this.files.has(parent))
         throw invalid(`${shown(path)} lies under ${shown(parent)}, which the archive holds as a file`);
       if (this.folders.has(parent)) break; // its own parents were checked when it was added
       this.folders.add(parent);
     }
     if (isDir) this.folders.add(path);
-    else this.fileSet.add(path);
   }
 
   private begin(size: number): void {

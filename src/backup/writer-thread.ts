@@ -27,13 +27,15 @@ parentPort.on('message', (m) => {
   try {
     const data = Buffer.from(m.data);
     let off = 0;
-    for (const op of m.ops) {
-      if (op[0] === 'd') fs.mkdirSync(op[1], { recursive: true, mode: 0o700 });
-      else if (op[0] === 'f') fd = fs.openSync(op[1], 'wx', 0o600);
-      else if (op[0] === 'w') {
-        const end = off + op[1];
+    const ops = m.ops;
+    for (let i = 0; i < ops.length; i++) {
+      const op = ops[i];
+      if (typeof op === 'number') {
+        const end = off + op;
         while (off < end) off += fs.writeSync(fd, data, off, end - off);
-      } else {
+      } else if (op === 'd') fs.mkdirSync(ops[++i], { recursive: true, mode: 0o700 });
+      else if (op === 'f') fd = fs.openSync(ops[++i], 'wx', 0o600);
+      else {
         fs.closeSync(fd);
         fd = -1;
       }
@@ -46,8 +48,12 @@ parentPort.on('message', (m) => {
 });
 `;
 
-/** One operation: make a folder, create a file, write the next `n` bytes of the batch's data to it, close it. */
-export type WriteOp = ['d', string] | ['f', string] | ['w', number] | ['c'];
+/**
+ * A batch's operations, flat (no array per operation: a restore makes three or more per file):
+ * `'d', path` makes a folder, `'f', path` creates a file, a number `n` writes the next `n` bytes of
+ * the batch's data to it, `'c'` closes it.
+ */
+export type WriteOps = (string | number)[];
 
 /** The main-thread end of a {@link SOURCE} thread: sends batches, counts answers, keeps the first error. */
 export class WriterThread {
@@ -80,7 +86,7 @@ export class WriterThread {
   }
 
   /** Sends a batch (throws the thread's first error, if any). */
-  send(ops: WriteOp[], data: ArrayBuffer): void {
+  send(ops: WriteOps, data: ArrayBuffer): void {
     this.check();
     this.worker.postMessage({ ops, data }, [data]);
     this.pending++;

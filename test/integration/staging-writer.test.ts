@@ -41,3 +41,40 @@ describe('StagingWriter', () => {
     expect(existsSync(join(t.dir, 'x'))).toBe(false);
   });
 });
+
+describe('StagingWriter without syncfs', () => {
+  const t = tempDir('rea-staging-fsync-');
+  afterAll(() => t.remove());
+
+  it('falls back to fsyncing every file and folder it wrote', async () => {
+    const root = join(t.dir, 'stage');
+    // No `sh` on the PATH when the sync helper starts: it cannot sync, so sync() must fsync.
+    const path = process.env.PATH;
+    process.env.PATH = join(t.dir, 'no-such-bin');
+    let writer: StagingWriter;
+    try {
+      writer = new StagingWriter(root);
+    } finally {
+      process.env.PATH = path;
+    }
+    try {
+      for (const [i, p] of [
+        'reports/a.md',
+        'reports/x/b.md',
+        'memories/c.json',
+        'memories/y/z/d.json',
+      ].entries()) {
+        const sink = writer.file(p);
+        sink.write(Buffer.from(`file ${i}`));
+        sink.end();
+      }
+      writer.directory('memories/empty');
+      await writer.finish();
+      expect(await writer.sync()).toBe('fsync');
+    } finally {
+      await writer.close();
+    }
+    expect(readFileSync(join(root, 'memories', 'y', 'z', 'd.json'), 'utf8')).toBe('file 3');
+    expect(readdirSync(join(root, 'memories', 'empty'))).toEqual([]);
+  });
+});
