@@ -2,7 +2,7 @@ import { createHash, type Hash, hash } from 'node:crypto';
 import * as tar from 'tar';
 import { AppError } from '../core/errors.js';
 import { checkEntryPath, MANIFEST_NAME, shown } from './entry-path.js';
-import { decodeHeader, type PendingFields, type TarHeader } from './tar-header.js';
+import { decodeHeader, type PendingFields } from './tar-header.js';
 
 /** Bounds on what an archive may hold: the guard against gzip bombs and absurd archives. */
 export interface ReadLimits {
@@ -81,8 +81,9 @@ type Current =
 /**
  * A strict streaming reader of (decompressed) tar data. Headers are decoded by tar-header.ts
  * (checksums, ustar prefixes), pax records by the `tar` package's `Pax`, GNU long names here; this
- * loop adds what a restore needs: only folders and regular files, every path checked, sizes bounded, each file hashed as
- * it streams, no data after the end-of-archive marker. Any violation throws `backup_invalid`.
+ * loop adds what a restore needs: only folders and regular files, every path checked, sizes
+ * bounded, each file hashed as it streams, no data after the end-of-archive marker. Any violation
+ * throws `backup_invalid`.
  */
 export class TarReader {
   /** Files by path, with size and SHA-256. */
@@ -183,7 +184,7 @@ export class TarReader {
     }
     if (this.zeroBlocks > 0)
       throw invalid(`a lone zero block before byte ${position}: the archive is corrupt`);
-    const h: TarHeader = decodeHeader(data, off, this.ex, this.gex);
+    const h = decodeHeader(data, off, this.ex, this.gex);
     if (!h.cksumValid)
       throw invalid(`tar header checksum mismatch at byte ${position}: the archive is corrupt`);
     if (++this.entries > this.maxEntries)
