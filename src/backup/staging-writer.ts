@@ -31,8 +31,6 @@ const WRITEBACK_BYTES = 24 * 1024 * 1024;
  * {@link finish} after the last entry and {@link close} in any case.
  */
 export class StagingWriter implements EntryHandler {
-  /** Every folder made, for the fallback fsync (files are found by walking the root then). */
-  readonly folders: string[] = [];
   private readonly root: string;
   private readonly made = new Set<string>();
   private readonly thread = new WriterThread();
@@ -79,7 +77,6 @@ export class StagingWriter implements EntryHandler {
     this.ops.push('d', abs);
     for (let d = abs; d.length > this.root.length && !this.made.has(d); d = dirname(d)) {
       this.made.add(d);
-      this.folders.push(d);
     }
   }
 
@@ -161,7 +158,9 @@ export class StagingWriter implements EntryHandler {
   async sync(): Promise<'syncfs' | 'fsync'> {
     await this.writeback;
     if (await this.fileSystem.sync()) return 'syncfs';
-    const queue = (await walkDataTree(this.root)).filter((e) => e.kind === 'file').map((e) => e.absolute);
+    // What was written, found by walking the root: folders come before their contents.
+    const tree = await walkDataTree(this.root);
+    const queue = tree.filter((e) => e.kind === 'file').map((e) => e.absolute);
     const worker = async () => {
       for (let f = queue.pop(); f !== undefined; f = queue.pop()) {
         const h = await open(f, 'r');
@@ -173,7 +172,8 @@ export class StagingWriter implements EntryHandler {
       }
     };
     await Promise.all(Array.from({ length: 8 }, worker));
-    for (const d of [...this.folders].reverse()) await fsyncDirectory(d);
+    const folders = tree.filter((e) => e.kind === 'directory').map((e) => e.absolute);
+    for (const d of folders.reverse()) await fsyncDirectory(d);
     await fsyncDirectory(this.root);
     return 'fsync';
   }

@@ -88,7 +88,8 @@ type Current =
 export class TarReader {
   /** Files by path, with size and SHA-256. */
   readonly files = new Map<string, FoundFile>();
-  readonly directories: string[] = [];
+  /** Folders listed as entries, in archive order. */
+  readonly directories = new Set<string>();
   manifestText: string | undefined;
   /** Decompressed bytes read so far. */
   bytes = 0;
@@ -106,12 +107,11 @@ export class TarReader {
   private declaredTotal = 0;
   private trailing = 0;
   /**
-   * Folders the entries so far make (explicit or implied), and those listed as entries. Files are
-   * known by {@link files} (a file is in it before the next header is read): no set of every path,
+   * Folders the entries so far make (explicit or implied). Listed ones are in {@link directories},
+   * files in {@link files} (a file is in it before the next header is read): no set of every path,
    * which made a restore's heap grow by a collection per entry kept.
    */
   private readonly folders = new Set<string>();
-  private readonly listedFolders = new Set<string>();
   private readonly maxEntries: number;
 
   constructor(
@@ -218,8 +218,7 @@ export class TarReader {
     if (this.listed(check.path, isDir)) throw invalid(`${shown(check.path)} appears twice in the archive`);
     this.checkShape(check.path, isDir);
     if (isDir) {
-      this.directories.push(check.path);
-      this.listedFolders.add(check.path);
+      this.directories.add(check.path);
       this.handler?.directory(check.path);
       this.begin(0);
       return;
@@ -254,7 +253,7 @@ export class TarReader {
    */
   /** True when an entry of this path and kind came before (a file and a folder: see checkShape). */
   private listed(path: string, isDir: boolean): boolean {
-    if (isDir) return this.listedFolders.has(path);
+    if (isDir) return this.directories.has(path);
     return path === MANIFEST_NAME ? this.manifestText !== undefined : this.files.has(path);
   }
 

@@ -115,9 +115,9 @@ export async function verifyArchive(
   const dirs = new Set(manifest.directories);
   for (const d of reader.directories)
     if (!dirs.has(d)) problems.push(`the archive holds folder ${shown(d)}, which the manifest does not list`);
-  const found = new Set(reader.directories);
   for (const d of manifest.directories)
-    if (!found.has(d)) problems.push(`the manifest lists folder ${shown(d)} but the archive lacks it`);
+    if (!reader.directories.has(d))
+      problems.push(`the manifest lists folder ${shown(d)} but the archive lacks it`);
   if (problems.length > 0) {
     const more = problems.length > 5 ? `; and ${problems.length - 5} more` : '';
     throw invalid(`the archive does not match its manifest: ${problems.slice(0, 5).join('; ')}${more}`);
