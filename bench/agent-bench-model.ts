@@ -5,10 +5,11 @@
  * then answers. Reports usage like a real model.
  */
 import type { CallbackManagerForLLMRun } from '@langchain/core/callbacks/manager';
-import { BaseChatModel } from '@langchain/core/language_models/chat_models';
+import { BaseChatModel, type LangSmithParams } from '@langchain/core/language_models/chat_models';
 import { AIMessage, type BaseMessage } from '@langchain/core/messages';
 import type { ChatResult } from '@langchain/core/outputs';
 import type { StructuredToolInterface } from '@langchain/core/tools';
+import { lsParamsWithDefaults } from '../src/agent/model-factory.js';
 
 type Role = 'orchestrator' | 'property' | 'plain';
 
@@ -27,6 +28,11 @@ export class BenchChatModel extends BaseChatModel {
 
   _llmType(): string {
     return 'bench';
+  }
+
+  /** As the service's ChatOpenAI does it (src/agent/model-factory.ts). */
+  override getLsParamsWithDefaults(options: this['ParsedCallOptions']): LangSmithParams {
+    return lsParamsWithDefaults(this.getLsParams(options));
   }
 
   override bindTools(tools: StructuredToolInterface[]): BenchChatModel {
