@@ -56,7 +56,7 @@ describe('architecture boundaries', () => {
 
   it('npm start, the Dockerfile and the systemd unit run node with the same V8 flags', () => {
     const flags = startNodeFlags(ROOT).join(' ');
-    expect(flags).toBe('--max-semi-space-size=8 --no-allocation-site-pretenuring');
+    expect(flags).toBe('--max-semi-space-size=8 --no-allocation-site-pretenuring --no-parallel-scavenge');
     const dockerCmd = /^CMD \[(.*)\]$/m.exec(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'))?.[1] ?? '';
     expect(dockerCmd).toBe(['node', ...flags.split(' '), 'dist/src/main.js'].map((a) => `"${a}"`).join(', '));
     const unit = readFileSync(join(ROOT, 'deploy', 'real-estate-ai.service'), 'utf8');
