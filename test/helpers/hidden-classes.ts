@@ -4,20 +4,11 @@
  * prints the answers as JSON. TypeScript cannot parse `%` syntax, so it is compiled at run time.
  */
 import { BaseChatModel } from '@langchain/core/language_models/chat_models';
-import { createChatModels } from '../../src/agent/model-factory.js';
-import type { Upstream } from '../../src/upstream/upstream.js';
+import { offlineChatModel } from './chat-model.js';
 
 const haveSameMap = new Function('a', 'b', 'return %HaveSameMap(a, b)') as (a: object, b: object) => boolean;
 
-const { orchestrator } = createChatModels(
-  {
-    apiKey: 'sk-hidden-class-check',
-    baseUrl: 'http://127.0.0.1:9/v1',
-    model: 'gpt-x',
-    subagentModel: 'gpt-x',
-  },
-  { fetch: globalThis.fetch } as unknown as Upstream,
-);
+const orchestrator = offlineChatModel();
 const options = {} as never;
 const langchain = () => BaseChatModel.prototype.getLsParamsWithDefaults.call(orchestrator, options);
 // Steady state, as in a running service: inline caches warmed up, functions optimised.

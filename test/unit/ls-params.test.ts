@@ -2,16 +2,12 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { BaseChatModel } from '@langchain/core/language_models/chat_models';
 import { describe, expect, it } from 'vitest';
-import { createChatModels } from '../../src/agent/model-factory.js';
-import type { Upstream } from '../../src/upstream/upstream.js';
+import { offlineChatModel } from '../helpers/chat-model.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 
 describe("the chat model's LangSmith parameters", () => {
-  const { orchestrator } = createChatModels(
-    { apiKey: 'sk-ls-params', baseUrl: 'http://127.0.0.1:9/v1', model: 'gpt-x', subagentModel: 'gpt-x' },
-    { fetch: globalThis.fetch } as unknown as Upstream,
-  );
+  const orchestrator = offlineChatModel();
 
   it('are what LangChain makes them, property for property and in the same order', () => {
     for (const options of [{}, { stop: ['\n'] }, { temperature: 0.2, maxTokens: 100 }]) {
