@@ -246,17 +246,17 @@ export class TarReader {
     this.begin(size);
   }
 
-  /**
-   * Refuses a tree no file system can hold: an entry under a path that is a file, or a file at a
-   * path that is a folder (of an earlier entry). Found here, a dry run and verify refuse what the
-   * extraction would fail on.
-   */
   /** True when an entry of this path and kind came before (a file and a folder: see checkShape). */
   private listed(path: string, isDir: boolean): boolean {
     if (isDir) return this.directories.has(path);
     return path === MANIFEST_NAME ? this.manifestText !== undefined : this.files.has(path);
   }
 
+  /**
+   * Refuses a tree no file system can hold: an entry under a path that is a file, or a file at a
+   * path that is a folder (of an earlier entry). Found here, a dry run and verify refuse what the
+   * extraction would fail on.
+   */
   private checkShape(path: string, isDir: boolean): void {
     if (!isDir && this.folders.has(path))
       throw invalid(`${shown(path)} is both a file and a folder in the archive`);
