@@ -5,6 +5,7 @@ import type { StructuredToolInterface } from '@langchain/core/tools';
 import { abortReason } from '../core/abort.js';
 import type { StopSource } from '../core/abort-scope.js';
 import { DerivedContext } from '../core/agent-context.js';
+import { AbortControllerPool } from '../core/controller-pool.js';
 import type { ErrorType } from '../core/errors.js';
 import type { Agent, AgentAnswer, AgentContext, InboundMessage } from '../core/message.js';
 import { hashUserId } from '../core/pipeline.js';
@@ -117,6 +118,8 @@ export class RealEstateAgent implements Agent {
   private readonly orchestratorTools: ReadonlyMap<string, StructuredToolInterface>;
   private readonly systemPrompt: (memoryLines: string) => string;
   private readonly gate: TurnGate;
+  /** The runs' AbortSignals, reused from one clean run to the next (see controller-pool.ts). */
+  private readonly signals = new AbortControllerPool();
 
   constructor(options: RealEstateAgentOptions) {
     this.o = options;
@@ -277,6 +280,7 @@ export class RealEstateAgent implements Agent {
       tokenAllowance: allowance,
       gate: this.gate,
       debug: this.debug,
+      signals: this.signals,
       onUsage: (tokens) =>
         usage.push(
           this.o.budget.add(message.userId, tokens).catch((err: unknown) => {
@@ -285,6 +289,7 @@ export class RealEstateAgent implements Agent {
         ),
     });
     if (facts.length > 0 || turns.length > 0) run.markUserSpecific();
+    let clean = false;
     const messages: BaseMessage[] = [new SystemMessage(this.systemPrompt(this.o.memory.render(facts)))];
     for (const t of turns) messages.push(new HumanMessage(t.user), new AIMessage(t.assistant));
     messages.push(new HumanMessage(message.text));
@@ -298,8 +303,10 @@ export class RealEstateAgent implements Agent {
           { stopped: result.stopped, model_calls: run.modelCalls, tokens: run.tokens },
           'agent run stopped; answered plainly',
         );
-      } else if (run.debug) {
-        run.logger.debug({ model_calls: run.modelCalls, tokens: run.tokens }, 'agent run finished');
+      } else {
+        clean = true;
+        if (run.debug)
+          run.logger.debug({ model_calls: run.modelCalls, tokens: run.tokens }, 'agent run finished');
       }
       return {
         text: result.text,
@@ -308,7 +315,7 @@ export class RealEstateAgent implements Agent {
         traceId: context.traceId,
       };
     } finally {
-      run.dispose();
+      run.dispose(clean);
       await Promise.all(usage);
     }
   }

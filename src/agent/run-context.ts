@@ -1,5 +1,6 @@
 import { abortReason } from '../core/abort.js';
 import { AbortScope, type StopSource } from '../core/abort-scope.js';
+import type { AbortControllerPool } from '../core/controller-pool.js';
 import type { Logger } from '../logging/logger.js';
 import type { TurnGate } from './turn-gate.js';
 
@@ -58,6 +59,8 @@ export interface AgentRunInit {
   /** Debug lines are wanted (checked on the service logger, so the message's is not made for nothing). */
   readonly debug?: boolean;
   readonly now?: () => number;
+  /** Where the run's AbortSignal comes from, and goes back to after a clean end (see {@link AgentRun.dispose}). */
+  readonly signals?: AbortControllerPool;
 }
 
 /**
@@ -97,7 +100,7 @@ export class AgentRun {
   readonly debug: boolean;
   private readonly init: AgentRunInit;
   /** Aborts when the caller aborts or the run's time budget is spent. */
-  readonly scope = new AbortScope();
+  readonly scope: AbortScope;
   private readonly timer: NodeJS.Timeout;
   /** Stops listening to the caller's stop. */
   private readonly unfollow: () => void;
@@ -112,6 +115,7 @@ export class AgentRun {
     this.traceId = init.traceId;
     this.messageStartedAt = init.messageStartedAt;
     this.debug = init.debug ?? false;
+    this.scope = new AbortScope(init.signals);
     const now = init.now ?? Date.now;
     this.deadline = now() + init.budgetMs;
     this.unfollow = this.scope.follow(init.parent);
@@ -216,11 +220,16 @@ export class AgentRun {
   /**
    * Ends the run: clears its timer and its listener on the caller's signal, and aborts its signal
    * so that work still going (a parallel tool call beside one that failed the run) stops at once.
+   * `clean`: the run ended with the model's final answer, so every call it made has settled
+   * (each loop awaits all of its tool calls before the next model call); its signal then goes
+   * back to the pool, if there is one, instead of aborting.
    */
-  dispose(): void {
+  dispose(clean = false): void {
     clearTimeout(this.timer);
     this.unfollow();
-    if (!this.scope.aborted) this.scope.abort(RUN_ENDED);
+    if (this.scope.aborted) return;
+    if (clean) this.scope.end(RUN_ENDED);
+    else this.scope.abort(RUN_ENDED);
   }
 }
 

@@ -1,4 +1,5 @@
 import { setMaxListeners } from 'node:events';
+import type { AbortControllerPool } from './controller-pool.js';
 
 /**
  * The core's own abort state: what an AbortController is to the outside, without building an
@@ -19,6 +20,9 @@ export class AbortScope {
   private stopped = false;
   private why: unknown;
 
+  /** With a pool, the signal comes from it and goes back to it when the scope {@link end}s. */
+  constructor(private readonly pool?: AbortControllerPool) {}
+
   get aborted(): boolean {
     return this.stopped;
   }
@@ -31,10 +35,13 @@ export class AbortScope {
   /** An AbortSignal that aborts with this scope, made on first use (already aborted if the scope is). */
   get signal(): AbortSignal {
     if (!this.controller) {
-      this.controller = new AbortController();
-      // Parallel tool calls, limiters and fetches may all listen.
-      setMaxListeners(0, this.controller.signal);
-      if (this.stopped) this.controller.abort(this.why);
+      if (this.pool && !this.stopped) this.controller = this.pool.take();
+      else {
+        this.controller = new AbortController();
+        // Parallel tool calls, limiters and fetches may all listen.
+        setMaxListeners(0, this.controller.signal);
+        if (this.stopped) this.controller.abort(this.why);
+      }
     }
     return this.controller.signal;
   }
@@ -51,6 +58,19 @@ export class AbortScope {
     const listeners = this.listeners;
     this.listeners = undefined;
     if (listeners) for (const listener of listeners) listener();
+  }
+
+  /**
+   * Ends the scope as {@link abort} does, except that its AbortSignal, when one was made, goes back
+   * to the pool instead of aborting (aborted after all when the pool will not take it). Only for
+   * work that is completely over: nothing of it still running or holding the signal, which from
+   * now on is another scope's.
+   */
+  end(reason?: unknown): void {
+    if (this.stopped) return;
+    const controller = this.controller;
+    if (controller && this.pool?.give(controller)) this.controller = undefined;
+    this.abort(reason);
   }
 
   /** Calls `listener` once, when the scope aborts (never if it already has: check {@link aborted}). */

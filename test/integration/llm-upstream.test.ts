@@ -1,5 +1,8 @@
+import { getEventListeners } from 'node:events';
 import { ChatOpenAI } from '@langchain/openai';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { AbortScope } from '../../src/core/abort-scope.js';
+import { AbortControllerPool } from '../../src/core/controller-pool.js';
 import { OverloadedError } from '../../src/core/errors.js';
 import { classifyUpstreamError } from '../../src/upstream/classify.js';
 import { OpenAiFake } from '../fakes/openai-server.js';
@@ -86,6 +89,32 @@ describe('ChatOpenAI through the llm upstream', () => {
     stack = await toolStack({ OPENAI_API_KEY: TEST_SECRETS.openAiKey, LLM_TIMEOUT_MS: '300' }, 'llm');
     const err = await failure(model().invoke('hi'));
     expect(err).toMatchObject({ code: 'llm_timeout', status: 504 });
+    await expect.poll(() => fake.http.inFlight).toBe(0);
+  });
+
+  it("reuses a finished run's signal that the SDK left a listener on, and it still stops the next call", async () => {
+    const pool = new AbortControllerPool();
+    fake.reply({ content: 'first answer' });
+    const first = new AbortScope(pool);
+    const signal = first.signal;
+    expect((await model().invoke('hi', { signal })).content).toBe('first answer');
+    // The OpenAI SDK leaves its abort listener on the caller's signal after each request.
+    expect(getEventListeners(signal, 'abort').length).toBeGreaterThan(0);
+    first.end();
+    expect(signal.aborted).toBe(false);
+    expect(pool.size).toBe(1);
+
+    const second = new AbortScope(pool);
+    expect(second.signal).toBe(signal);
+    expect(getEventListeners(signal, 'abort')).toHaveLength(0);
+    fake.setDefault({ fault: 'hang' });
+    const started = Date.now();
+    const call = model().invoke('hang', { signal: second.signal });
+    call.catch(() => undefined);
+    await expect.poll(() => fake.http.inFlight).toBe(1);
+    second.abort(new Error('the user left'));
+    await expect(call).rejects.toThrow();
+    expect(Date.now() - started).toBeLessThan(1500);
     await expect.poll(() => fake.http.inFlight).toBe(0);
   });
 

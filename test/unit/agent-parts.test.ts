@@ -14,6 +14,7 @@ import { agentLimitsFrom } from '../../src/app/agent-services.js';
 import { configFrom } from '../../src/config/config.js';
 import { AbortScope, type StopSource } from '../../src/core/abort-scope.js';
 import { ChatCommandAgent, commandOf } from '../../src/core/chat-commands.js';
+import { AbortControllerPool } from '../../src/core/controller-pool.js';
 import type { DataStore, MemoryData, MemoryRecord } from '../../src/data/data-store.js';
 import { FakeAgent } from '../fakes/fake-agent.js';
 import { testLogger } from '../helpers/logs.js';
@@ -45,7 +46,14 @@ function memoryStore(): DataStore {
 }
 
 const logger = testLogger('agent-unit').logger;
-function newRun(options: { budgetMs?: number; stepTimeoutMs?: number; parent?: StopSource } = {}) {
+function newRun(
+  options: {
+    budgetMs?: number;
+    stepTimeoutMs?: number;
+    parent?: StopSource;
+    signals?: AbortControllerPool;
+  } = {},
+) {
   return new AgentRun({
     userId: 'http:alpha:u1',
     messageStartedAt: Date.now(),
@@ -57,6 +65,7 @@ function newRun(options: { budgetMs?: number; stepTimeoutMs?: number; parent?: S
     budgetMs: options.budgetMs ?? 5000,
     stepTimeoutMs: options.stepTimeoutMs ?? 5000,
     tokenAllowance: Number.POSITIVE_INFINITY,
+    signals: options.signals,
   });
 }
 
@@ -154,6 +163,25 @@ describe('agent parts', () => {
     await waiting;
     await new Promise((r) => setImmediate(r));
     expect(gate.tryPass()).toBe(true);
+  });
+
+  it("gives a cleanly ended run's signal to the next run, and aborts the signal of any other end", () => {
+    const signals = new AbortControllerPool();
+    const clean = newRun({ signals });
+    const signal = clean.signal;
+    clean.dispose(true);
+    expect(clean.scope.aborted).toBe(true);
+    expect(signal.aborted).toBe(false);
+    const next = newRun({ signals });
+    expect(next.signal).toBe(signal);
+    // A run that failed or stopped may leave work running: its signal aborts to stop it.
+    next.dispose();
+    expect(signal.aborted).toBe(true);
+    expect(signals.size).toBe(0);
+    const third = newRun({ signals });
+    expect(third.signal).not.toBe(signal);
+    expect(third.signal.aborted).toBe(false);
+    third.dispose(true);
   });
 
   it('a tool step under a scope parent aborts with it, and makes an AbortSignal only when read', () => {
