@@ -1,4 +1,5 @@
 import { abortReason } from '../core/abort.js';
+import { RequestSignal } from './request-signal.js';
 import { kindOfStatus, parseRetryAfter, UpstreamError, type UpstreamErrorType } from './upstream-error.js';
 
 /** Options of {@link fetchJson}. */
@@ -47,16 +48,11 @@ export async function fetchText(url: string | URL, options: FetchJsonOptions): P
   const { upstream, signal: callerSignal } = options;
   const type = options.type ?? 'api';
   if (callerSignal?.aborted) throw abortReason(callerSignal);
-  const timeout = new AbortController();
-  const timer = setTimeout(
-    () => timeout.abort(new DOMException(`${upstream} timed out`, 'TimeoutError')),
-    options.timeoutMs,
-  );
-  const signal = callerSignal ? AbortSignal.any([callerSignal, timeout.signal]) : timeout.signal;
+  const request = new RequestSignal(callerSignal, options.timeoutMs, upstream);
   const fail = (err: unknown): never => {
     if (err instanceof UpstreamError) throw err;
     if (callerSignal?.aborted) throw abortReason(callerSignal);
-    if (timeout.signal.aborted) throw new UpstreamError({ upstream, type, kind: 'timeout', cause: err });
+    if (request.timedOut) throw new UpstreamError({ upstream, type, kind: 'timeout', cause: err });
     throw new UpstreamError({ upstream, type, kind: 'network', cause: err });
   };
   try {
@@ -64,7 +60,7 @@ export async function fetchText(url: string | URL, options: FetchJsonOptions): P
       method: options.method ?? 'GET',
       headers: options.headers,
       body: options.body,
-      signal,
+      signal: request.signal,
     }).catch(fail);
     const kind = kindOfStatus(res.status);
     if (kind !== undefined || !res.ok) {
@@ -79,7 +75,7 @@ export async function fetchText(url: string | URL, options: FetchJsonOptions): P
     }
     return await readBounded(res, options.maxBytes ?? DEFAULT_MAX_BYTES, upstream, type).catch(fail);
   } finally {
-    clearTimeout(timer);
+    request.release();
   }
 }
 

@@ -3,6 +3,7 @@ import { AppError, type ErrorType, OverloadedError } from '../core/errors.js';
 import type { Logger } from '../logging/logger.js';
 import { type FetchJsonOptions, fetchJson } from './fetch-json.js';
 import type { UpstreamLimiter } from './limiter.js';
+import { RequestSignal } from './request-signal.js';
 import { type RetryPolicy, withRetries } from './retry.js';
 import {
   kindOfStatus,
@@ -209,20 +210,17 @@ export class Upstream {
     callerSignal: AbortSignal | undefined,
   ): Promise<Response> {
     if (callerSignal?.aborted) throw abortReason(callerSignal);
-    const timeout = new AbortController();
-    const timer = setTimeout(
-      () => timeout.abort(new DOMException(`${this.name} timed out`, 'TimeoutError')),
-      this.o.timeoutMs,
-    );
-    const signal = callerSignal ? AbortSignal.any([callerSignal, timeout.signal]) : timeout.signal;
+    // The timeout bounds the wait for the headers; the caller (the SDK, with a signal per request)
+    // stays linked while it reads the body.
+    const request = new RequestSignal(callerSignal, this.o.timeoutMs, this.name);
     try {
-      return await fetch(input, { ...init, signal });
+      return await fetch(input, { ...init, signal: request.signal });
     } catch (err) {
       if (callerSignal?.aborted) throw err;
-      const kind = timeout.signal.aborted ? 'timeout' : 'network';
+      const kind = request.timedOut ? 'timeout' : 'network';
       throw new UpstreamError({ upstream: this.name, type: this.type, kind, cause: err });
     } finally {
-      clearTimeout(timer);
+      request.stopTimer();
     }
   }
 

@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { sleep } from '../../src/core/abort.js';
 import type { AbortScope } from '../../src/core/abort-scope.js';
@@ -5,6 +6,7 @@ import { AppError, OverloadedError, statusOf, typeOf } from '../../src/core/erro
 import { SharedFlight } from '../../src/core/shared-flight.js';
 import { classifyUpstreamError } from '../../src/upstream/classify.js';
 import { UpstreamLimiter } from '../../src/upstream/limiter.js';
+import { RequestSignal } from '../../src/upstream/request-signal.js';
 import { SharedReservoir } from '../../src/upstream/reservoir.js';
 import { backoffDelay, type RetryPolicy, withRetries } from '../../src/upstream/retry.js';
 import {
@@ -243,6 +245,44 @@ describe('upstream limiter', () => {
     expect(limiter.queued).toBe(0);
     await limiter.stop();
     await expect(limiter.run(async () => 1)).rejects.toMatchObject({ code: 'shutting_down' });
+  });
+});
+
+describe('request signal', () => {
+  it("aborts with the caller's reason, or at its time with a TimeoutError, and unlinks when released", async () => {
+    const caller = new AbortController();
+    const byCaller = new RequestSignal(caller.signal, 10_000, 'realty_us');
+    expect(getEventListeners(caller.signal, 'abort')).toHaveLength(1);
+    caller.abort(new Error('the user left'));
+    expect(byCaller.signal.aborted).toBe(true);
+    expect((byCaller.signal.reason as Error).message).toBe('the user left');
+    expect(byCaller.timedOut).toBe(false);
+    byCaller.release();
+
+    const long = new AbortController();
+    const byTime = new RequestSignal(long.signal, 20, 'nominatim');
+    await sleep(60);
+    expect(byTime.timedOut).toBe(true);
+    expect(byTime.signal.reason).toMatchObject({ name: 'TimeoutError', message: 'nominatim timed out' });
+    expect(long.signal.aborted).toBe(false);
+    byTime.release();
+    expect(getEventListeners(long.signal, 'abort')).toHaveLength(0);
+
+    const released = new RequestSignal(long.signal, 20, 'overpass');
+    released.release();
+    await sleep(60);
+    expect(released.signal.aborted).toBe(false);
+    long.abort();
+    expect(released.signal.aborted).toBe(false);
+
+    const gone = new AbortController();
+    gone.abort(new Error('before'));
+    const late = new RequestSignal(gone.signal, 10_000, 'llm');
+    expect((late.signal.reason as Error).message).toBe('before');
+    late.release();
+    const alone = new RequestSignal(undefined, 10_000, 'llm');
+    expect(alone.signal.aborted).toBe(false);
+    alone.release();
   });
 });
 
