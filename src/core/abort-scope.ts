@@ -1,5 +1,4 @@
-import { setMaxListeners } from 'node:events';
-import type { AbortControllerPool } from './controller-pool.js';
+import { type AbortControllerPool, newController } from './controller-pool.js';
 
 /**
  * The core's own abort state: what an AbortController is to the outside, without building an
@@ -36,13 +35,8 @@ export class AbortScope {
   /** An AbortSignal that aborts with this scope, made on first use (already aborted if the scope is). */
   get signal(): AbortSignal {
     if (!this.controller) {
-      if (this.pool && !this.stopped) this.controller = this.pool.take();
-      else {
-        this.controller = new AbortController();
-        // Parallel tool calls, limiters and fetches may all listen.
-        setMaxListeners(0, this.controller.signal);
-        if (this.stopped) this.controller.abort(this.why);
-      }
+      this.controller = this.pool && !this.stopped ? this.pool.take() : newController();
+      if (this.stopped) this.controller.abort(this.why);
     }
     return this.controller.signal;
   }

@@ -10,6 +10,16 @@ const MAX_FREE = 64;
 const MAX_USES = 1000;
 
 /**
+ * A new AbortController whose signal takes any number of listeners: parallel tool calls, limiters
+ * and fetches may all listen.
+ */
+export function newController(): AbortController {
+  const controller = new AbortController();
+  setMaxListeners(0, controller.signal);
+  return controller;
+}
+
+/**
  * AbortControllers whose signals never aborted, for another scope to use. Node 20 builds every
  * AbortSignal with a hidden class of its own: three new maps in the old generation per signal,
  * pointing at young descriptor arrays that every scavenge then copies until the next full GC. An
@@ -33,12 +43,7 @@ export class AbortControllerPool {
 
   /** A controller that has never aborted and has no listeners: a reused one, or a new one. */
   take(): AbortController {
-    const reused = this.free.pop();
-    if (reused) return reused;
-    const controller = new AbortController();
-    // Parallel tool calls, limiters and fetches may all listen.
-    setMaxListeners(0, controller.signal);
-    return controller;
+    return this.free.pop() ?? newController();
   }
 
   /**
