@@ -25,8 +25,8 @@ export function newController(): AbortController {
  * pointing at young descriptor arrays that every scavenge then copies until the next full GC. An
  * agent run makes one signal (its model calls need one); reusing it when the run ended cleanly
  * cut what each young GC promotes in the agent benchmark's workload from 29.8 KB to 4.7 KB, its
- * copying phase from 0.2–0.5 ms to 0.1 ms, and the median pause from 0.88–1.05 ms to 0.70–0.80 ms
- * (three alternating runs of each).
+ * copying phase from 0.2–0.5 ms to 0.1 ms, and the median pause from 0.87–1.05 ms to 0.70–0.89 ms
+ * (five alternating pairs of runs).
  *
  * Only work known to be over gives its controller back ({@link AbortScope.end}). Listeners left on
  * the signal are removed first: the OpenAI SDK adds one per request and never removes it, and the

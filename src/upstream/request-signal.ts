@@ -40,7 +40,7 @@ export class RequestSignal {
 
   /** Stops the timer and unlinks the caller's signal: the request is over, body included. */
   release(): void {
-    clearTimeout(this.timer);
+    this.stopTimer();
     this.caller?.removeEventListener('abort', this.onCallerAbort);
   }
 }
