@@ -29,6 +29,12 @@ export function displayPath(path: string): string {
   return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : path;
 }
 
+/** `1 file`, `2 files`; `entry` becomes `entries`. */
+function count(n: number, word: string): string {
+  if (n === 1) return `${n} ${word}`;
+  return `${n} ${word.endsWith('y') ? `${word.slice(0, -1)}ies` : `${word}s`}`;
+}
+
 function seconds(ms: number): string {
   return `${(ms / 1000).toFixed(1)} s`;
 }
@@ -38,7 +44,7 @@ export function renderBackup(r: BackupResult, keep: number): string {
   return [
     `backup written: ${displayPath(r.path)}`,
     `  size     ${formatBytes(r.sizeBytes, true)}`,
-    `  files    ${r.fileCount} (${formatBytes(r.totalBytes)} of data, ${r.directoryCount} folders)`,
+    `  files    ${r.fileCount} (${formatBytes(r.totalBytes)} of data, ${count(r.directoryCount, 'folder')})`,
     `  sha256   ${r.sha256}`,
     `  took     ${seconds(r.durationMs)}`,
     `  kept     the newest ${keep} backups${r.removed.length > 0 ? `; removed ${r.removed.join(', ')}` : ''}`,
@@ -60,7 +66,7 @@ export function renderList(list: readonly ArchiveInfo[], backupDir: string, keep
       (a.kind === 'pre_restore' ? '  (data a restore replaced)' : ''),
   );
   return [
-    `${list.length} archive${list.length === 1 ? '' : 's'} in ${displayPath(backupDir)}, newest first (retention keeps ${keep} of each kind):`,
+    `${count(list.length, 'archive')} in ${displayPath(backupDir)}, newest first (retention keeps ${keep} of each kind):`,
     ...lines,
   ].join('\n');
 }
@@ -71,7 +77,7 @@ export function renderVerify(r: VerifyResult): string {
   return [
     `OK: ${displayPath(r.path)} is intact; every file matches the manifest`,
     `  created  ${m.created_at} by real-estate-ai ${m.app_version} (format ${m.format_version})`,
-    `  files    ${r.fileCount} (${formatBytes(r.totalBytes)}), ${r.directoryCount} folders`,
+    `  files    ${r.fileCount} (${formatBytes(r.totalBytes)}), ${count(r.directoryCount, 'folder')}`,
     `  archive  ${formatBytes(r.sizeBytes, true)}, sha256 ${r.sha256}`,
     `  took     ${seconds(r.durationMs)}`,
   ].join('\n');
@@ -84,7 +90,7 @@ export function renderRestore(r: RestoreResult, dataDir: string): string {
   if (r.dryRun) {
     return [
       `dry run: ${displayPath(r.archive)} verified; nothing was changed`,
-      `  archive  made ${r.archiveCreatedAt}, ${r.fileCount} files (${formatBytes(r.totalBytes)})`,
+      `  archive  made ${r.archiveCreatedAt}, ${count(r.fileCount, 'file')} (${formatBytes(r.totalBytes)})`,
       `  would    ${changes} (compared with ${displayPath(dataDir)})`,
       r.holders.length > 0
         ? `  blocked  a service instance holds the data folder (${r.holders.join('; ')}): a restore would refuse unless --force`
@@ -96,7 +102,7 @@ export function renderRestore(r: RestoreResult, dataDir: string): string {
     `  files    ${r.fileCount} (${formatBytes(r.totalBytes)}), archive made ${r.archiveCreatedAt}`,
     `  changes  ${changes}`,
     r.preRestore
-      ? `  saved    the replaced data as ${displayPath(r.preRestore.path)} (${r.preRestore.fileCount} files)`
+      ? `  saved    the replaced data as ${displayPath(r.preRestore.path)} (${count(r.preRestore.fileCount, 'file')})`
       : '',
     r.holders.length > 0 ? `  forced   past a running service (${r.holders.join('; ')}): restart it now` : '',
     `  took     ${seconds(r.durationMs)}`,
@@ -108,12 +114,12 @@ export function renderRestore(r: RestoreResult, dataDir: string): string {
 /** `clearCache`. */
 export function renderClear(r: ClearCacheResult): string {
   if (r.scope === 'redis') {
-    return `cleared ${r.redisDeleted} cache entr${r.redisDeleted === 1 ? 'y' : 'ies'} matching "${r.pattern}" from Redis at ${r.redis}`;
+    return `cleared ${count(r.redisDeleted, 'cache entry')} matching "${r.pattern}" from Redis at ${r.redis}`;
   }
   if (!r.redisReachable) {
-    return `Redis is unreachable: cleared ${r.memoryDeleted} entries matching "${r.pattern}" from the in-memory cache only`;
+    return `Redis is unreachable: cleared ${count(r.memoryDeleted, 'entry')} matching "${r.pattern}" from the in-memory cache only`;
   }
-  return `cleared ${r.redisDeleted} cache entries matching "${r.pattern}" from Redis and ${r.memoryDeleted} from memory`;
+  return `cleared ${count(r.redisDeleted, 'cache entry')} matching "${r.pattern}" from Redis and ${r.memoryDeleted} from memory`;
 }
 
 /** `status`. */
