@@ -47,7 +47,7 @@ export function renderBackup(r: BackupResult, keep: number): string {
     `  files    ${r.fileCount} (${formatBytes(r.totalBytes)} of data, ${count(r.directoryCount, 'folder')})`,
     `  sha256   ${r.sha256}`,
     `  took     ${seconds(r.durationMs)}`,
-    `  kept     the newest ${keep} backups${r.removed.length > 0 ? `; removed ${r.removed.join(', ')}` : ''}`,
+    `  kept     the newest ${count(keep, 'backup')}${r.removed.length > 0 ? `; removed ${r.removed.join(', ')}` : ''}`,
     r.fileCount === 0
       ? `  note     ${displayPath(r.dataDir)} holds no files under reports/ or memories/: is DATA_DIR right?`
       : '',
@@ -133,7 +133,7 @@ export function renderStatus(s: OpsStatus): string {
   if (s.metrics) {
     const m = s.metrics;
     lines.push(
-      `  traffic  ${m.requests_total} requests in the last ${m.window_seconds} s, error rate ${(m.error_rate * 100).toFixed(1)}%, ` +
+      `  traffic  ${count(m.requests_total, 'request')} in the last ${m.window_seconds} s, error rate ${(m.error_rate * 100).toFixed(1)}%, ` +
         `avg ${m.avg_response_time.toFixed(2)} s, p90 ${m.response_time_seconds.p90.toFixed(2)} s, cache hit rate ${(m.cache_hit_rate * 100).toFixed(0)}%`,
     );
   }

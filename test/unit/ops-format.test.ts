@@ -1,7 +1,11 @@
-import { describe, expect, it } from 'vitest';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { ArchiveInfo } from '../../src/backup/archive-files.js';
-import { renderClear, renderList } from '../../src/ops/ops-format.js';
+import { createBackup } from '../../src/backup/create-backup.js';
+import { renderBackup, renderClear, renderList } from '../../src/ops/ops-format.js';
 import type { ClearCacheResult } from '../../src/ops/ops-service.js';
+import { tempDir } from '../helpers/data-files.js';
 
 const clear = (over: Partial<ClearCacheResult>): ClearCacheResult => ({
   pattern: 'realty_us:*',
@@ -38,5 +42,18 @@ describe('ops renderings count in words', () => {
     expect(renderList([archive, { ...archive, name: 'backup_20261130_003242.tar.gz' }], '/b', 14)).toMatch(
       /^2 archives in \/b, newest first/,
     );
+  });
+
+  const t = tempDir('rea-ops-format-');
+  afterAll(() => t.remove());
+
+  it('says "1 folder" and "the newest 1 backup" for a real one-file backup kept alone', async () => {
+    const dataDir = join(t.dir, 'data');
+    mkdirSync(join(dataDir, 'reports'), { recursive: true });
+    writeFileSync(join(dataDir, 'reports', 'r.md'), '# one\n');
+    const made = await createBackup({ dataDir, backupDir: join(t.dir, 'b'), keep: 1, appVersion: 'test' });
+    const text = renderBackup(made, 1);
+    expect(text).toMatch(/^ {2}files {4}1 \(6 bytes of data, 1 folder\)$/m);
+    expect(text).toMatch(/^ {2}kept {5}the newest 1 backup$/m);
   });
 });
