@@ -29,10 +29,9 @@ export function displayPath(path: string): string {
   return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : path;
 }
 
-/** `1 file`, `2 files`; `entry` becomes `entries`. */
-function count(n: number, word: string): string {
-  if (n === 1) return `${n} ${word}`;
-  return `${n} ${word.endsWith('y') ? `${word.slice(0, -1)}ies` : `${word}s`}`;
+/** `1 file`, `2 files`; a word without a plain `s` plural names its plural. */
+function count(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
 }
 
 function seconds(ms: number): string {
@@ -114,12 +113,12 @@ export function renderRestore(r: RestoreResult, dataDir: string): string {
 /** `clearCache`. */
 export function renderClear(r: ClearCacheResult): string {
   if (r.scope === 'redis') {
-    return `cleared ${count(r.redisDeleted, 'cache entry')} matching "${r.pattern}" from Redis at ${r.redis}`;
+    return `cleared ${count(r.redisDeleted, 'cache entry', 'cache entries')} matching "${r.pattern}" from Redis at ${r.redis}`;
   }
   if (!r.redisReachable) {
-    return `Redis is unreachable: cleared ${count(r.memoryDeleted, 'entry')} matching "${r.pattern}" from the in-memory cache only`;
+    return `Redis is unreachable: cleared ${count(r.memoryDeleted, 'entry', 'entries')} matching "${r.pattern}" from the in-memory cache only`;
   }
-  return `cleared ${count(r.redisDeleted, 'cache entry')} matching "${r.pattern}" from Redis and ${r.memoryDeleted} from memory`;
+  return `cleared ${count(r.redisDeleted, 'cache entry', 'cache entries')} matching "${r.pattern}" from Redis and ${r.memoryDeleted} from memory`;
 }
 
 /** `status`. */
